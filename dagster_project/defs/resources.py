@@ -1,0 +1,49 @@
+"""All resources in one place. The instance (data dir) comes from CALLCENTER_DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from callcenter.config import REPO_ROOT, Paths, data_paths
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+
+# One writer at a time on warehouse.duckdb: every asset that writes it declares this pool, and
+# dagster.yaml limits the pool to 1 (DuckDB allows one read-write process per file).
+DUCKDB_WRITER_POOL = "duckdb_writer"
+
+
+class CallcenterInstance(dg.ConfigurableResource):
+    """The data dir of this instance (landing, warehouse, serving, alerts, secrets)."""
+
+    data_dir: str = ""
+
+    def paths(self) -> Paths:
+        return data_paths(self.data_dir or None).ensure()
+
+
+def _dbt_executable() -> str:
+    # dagster-dbt calls `dbt` by name; prefer the one beside this interpreter (the pipeline venv).
+    import sys
+
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "callcenter": CallcenterInstance(data_dir=os.environ.get("CALLCENTER_DATA_DIR", "")),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=_dbt_executable(),
+            ),
+        }
+    )
