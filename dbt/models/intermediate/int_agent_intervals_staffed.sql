@@ -1,0 +1,105 @@
+-- Per agent and 30-minute interval: seconds logged in, scheduled paid seconds, and the part of
+-- that paid time (work and leave) planned away from contacts (breaks, lunch, training, meetings, leave).
+with
+
+timeline as (
+    select * from {{ ref('int_agent_states_timeline') }}
+    where state = 'logged_in'
+),
+
+activities as (
+    select * from {{ ref('stg_workforce__schedule_activities') }}
+),
+
+agents as (
+    select * from {{ ref('int_agents_historized') }}
+    where is_current
+),
+
+sites as (
+    select * from {{ ref('int_sites_configured') }}
+),
+
+spine as (
+    select * from {{ ref('int_intervals_generated') }}
+),
+
+logged_in as (
+    select
+        t.agent_id,
+        t.site_code,
+        sp.time_zone,
+        sp.interval_start_utc,
+        sum({{ seconds_between(
+            'case when t.piece_start_ts > sp.interval_start_utc then t.piece_start_ts else sp.interval_start_utc end',
+            'case when t.piece_end_ts < sp.interval_end_utc then t.piece_end_ts else sp.interval_end_utc end'
+        ) }}) as logged_in_s,
+        0 as scheduled_paid_s,
+        0 as scheduled_shrink_s
+    from timeline as t
+    inner join spine as sp
+        on
+            t.time_zone = sp.time_zone
+            and t.piece_start_ts < sp.interval_end_utc
+            and t.piece_end_ts > sp.interval_start_utc
+    group by t.agent_id, t.site_code, sp.time_zone, sp.interval_start_utc
+),
+
+located_activities as (
+    select
+        a.agent_id,
+        a.activity,
+        a.start_ts,
+        a.end_ts,
+        coalesce(ag.site_code, '{{ var("default_site_code") }}') as site_code,
+        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
+    from activities as a
+    left join agents as ag
+        on a.agent_id = ag.agent_id
+    left join sites as s
+        on coalesce(ag.site_code, '{{ var("default_site_code") }}') = s.site_code
+    where a.activity in ('work', 'break', 'lunch', 'training', 'meeting', 'leave')
+),
+
+scheduled as (
+    select
+        a.agent_id,
+        a.site_code,
+        sp.time_zone,
+        sp.interval_start_utc,
+        0 as logged_in_s,
+        sum(case when a.activity in ('work', 'leave') then {{ seconds_between(
+            'case when a.start_ts > sp.interval_start_utc then a.start_ts else sp.interval_start_utc end',
+            'case when a.end_ts < sp.interval_end_utc then a.end_ts else sp.interval_end_utc end'
+        ) }} else 0 end) as scheduled_paid_s,
+        sum(case when a.activity <> 'work' then {{ seconds_between(
+            'case when a.start_ts > sp.interval_start_utc then a.start_ts else sp.interval_start_utc end',
+            'case when a.end_ts < sp.interval_end_utc then a.end_ts else sp.interval_end_utc end'
+        ) }} else 0 end) as scheduled_shrink_s
+    from located_activities as a
+    inner join spine as sp
+        on
+            a.time_zone = sp.time_zone
+            and a.start_ts < sp.interval_end_utc
+            and a.end_ts > sp.interval_start_utc
+    group by a.agent_id, a.site_code, sp.time_zone, sp.interval_start_utc
+),
+
+final as (
+    select
+        agent_id,
+        site_code,
+        time_zone,
+        interval_start_utc,
+        sum(logged_in_s) as logged_in_s,
+        sum(scheduled_paid_s) as scheduled_paid_s,
+        sum(scheduled_shrink_s) as scheduled_shrink_s
+    from (
+        select * from logged_in
+        union all
+        select * from scheduled
+    ) as unioned
+    group by agent_id, site_code, time_zone, interval_start_utc
+)
+
+select * from final

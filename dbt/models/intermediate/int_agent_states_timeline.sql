@@ -1,0 +1,75 @@
+-- Agent state timeline in site-local days: one row per state episode and local day it touches
+-- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
+with
+
+states as (
+    select * from {{ ref('stg_workforce__agent_states') }}
+),
+
+agents as (
+    select * from {{ ref('int_agents_historized') }}
+    where is_current
+),
+
+sites as (
+    select * from {{ ref('int_sites_configured') }}
+),
+
+days as (
+    select * from {{ ref('int_local_days_bounded') }}
+),
+
+data_end as (
+    select max(coalesce(end_ts, start_ts)) as data_end_ts from states
+),
+
+episodes as (
+    select
+        st.agent_id,
+        st.state,
+        st.reason,
+        st.start_ts,
+        coalesce(st.end_ts, d.data_end_ts) as end_ts,
+        st.end_ts is null as is_open,
+        {{ seconds_between('st.start_ts', 'coalesce(st.end_ts, d.data_end_ts)') }} as episode_s,
+        coalesce(a.site_code, '{{ var("default_site_code") }}') as site_code,
+        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
+    from states as st
+    cross join data_end as d
+    left join agents as a
+        on st.agent_id = a.agent_id
+    left join sites as s
+        on coalesce(a.site_code, '{{ var("default_site_code") }}') = s.site_code
+),
+
+split_by_day as (
+    select
+        e.agent_id,
+        e.site_code,
+        e.time_zone,
+        e.state,
+        e.reason,
+        e.start_ts,
+        e.end_ts,
+        e.is_open,
+        e.episode_s,
+        days.local_date as report_date,
+        case when e.start_ts > days.day_start_utc then e.start_ts else days.day_start_utc end as piece_start_ts,
+        case when e.end_ts < days.day_end_utc then e.end_ts else days.day_end_utc end as piece_end_ts,
+        e.start_ts >= days.day_start_utc and e.start_ts < days.day_end_utc as is_episode_start
+    from episodes as e
+    inner join days
+        on
+            e.time_zone = days.time_zone
+            and e.start_ts < days.day_end_utc
+            and e.end_ts > days.day_start_utc
+),
+
+final as (
+    select
+        *,
+        {{ seconds_between('piece_start_ts', 'piece_end_ts') }} as piece_s
+    from split_by_day
+)
+
+select * from final

@@ -1,0 +1,93 @@
+-- One contact (customer attempt) assembled from its segments: queue path, outcome, waits and
+-- handle components summed over its legs.
+with
+
+segments as (
+    select * from {{ ref('stg_telephony__contact_segments') }}
+),
+
+queues as (
+    select * from {{ ref('int_queues_configured') }}
+),
+
+per_contact as (
+    select
+        source_system,
+        contact_id,
+        min_by(channel, segment_seq) as channel,
+        min_by(direction, segment_seq) as direction,
+        max(caller_key) as caller_key,
+        min_by(queue_code, case when queue_code is not null then segment_seq end) as first_queue_code,
+        max_by(queue_code, case when queue_code is not null then segment_seq end) as last_queue_code,
+        max_by(outcome, case when queue_code is not null then segment_seq end) as last_queue_outcome,
+        max_by(agent_id, case when answer_ts is not null and agent_id is not null then segment_seq end)
+            as last_agent_id,
+        count(*) as segments,
+        sum(case when queue_code is not null and outcome <> 'ivr_only' then 1 else 0 end) as queue_stints,
+        sum(case when answer_ts is not null and agent_id is not null then 1 else 0 end) as agent_segments,
+        sum(case when queue_code is not null then wait_s end) as wait_s,
+        sum(case when answer_ts is not null and agent_id is not null then coalesce(talk_s, 0) end) as talk_s,
+        sum(case when answer_ts is not null and agent_id is not null then coalesce(hold_s, 0) end) as hold_s,
+        sum(case when answer_ts is not null and agent_id is not null then acw_s end) as acw_known_s,
+        sum(case when answer_ts is not null and agent_id is not null and acw_s is null then 1 else 0 end)
+            as acw_missing_segments,
+        max(case when is_complaint then 1 else 0 end) as complaint_flag,
+        max(case when is_agent_resolved then 1 when not is_agent_resolved then 0 end) as agent_resolved_flag,
+        min(queue_entry_ts) as contact_start_ts,
+        max(coalesce(end_ts, answer_ts, queue_entry_ts)) as contact_end_ts
+    from segments
+    group by source_system, contact_id
+),
+
+located as (
+    select
+        c.*,
+        coalesce(q.site_code, '{{ var("default_site_code") }}') as site_code,
+        coalesce(q.time_zone, '{{ var("default_time_zone") }}') as time_zone,
+        {{ interval_floor('c.contact_start_ts') }} as interval_start_utc
+    from per_contact as c
+    left join queues as q
+        on c.first_queue_code = q.queue_code
+),
+
+final as (
+    select
+        source_system,
+        contact_id,
+        channel,
+        direction,
+        caller_key,
+        first_queue_code,
+        last_queue_code,
+        site_code,
+        time_zone,
+        last_agent_id,
+        case
+            when agent_segments > 0 then 'answered'
+            when queue_stints > 0 then last_queue_outcome
+            else 'ivr_only'
+        end as outcome,
+        segments,
+        queue_stints,
+        agent_segments,
+        wait_s,
+        talk_s,
+        hold_s,
+        -- the contact's ACW is unknown as soon as one of its legs has none
+        case when acw_missing_segments = 0 then acw_known_s end as acw_s,
+        acw_missing_segments > 0 as acw_missing,
+        coalesce(talk_s, 0) + coalesce(hold_s, 0) + coalesce(acw_known_s, 0) as handle_s,
+        agent_segments > 0 as is_handled,
+        agent_segments > 1 as is_transferred,
+        complaint_flag = 1 as is_complaint,
+        case agent_resolved_flag when 1 then true when 0 then false end as agent_resolved,
+        contact_start_ts,
+        contact_end_ts,
+        interval_start_utc,
+        cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
+            as interval_start_local,
+        cast({{ utc_to_local('contact_start_ts', 'time_zone') }} as date) as report_date
+    from located
+)
+
+select * from final

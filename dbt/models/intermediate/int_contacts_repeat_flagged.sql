@@ -1,0 +1,60 @@
+-- Repeat-contact detection for repeat-based FCR: the next inbound contact of the same
+-- pseudonymised caller (LEAD over caller_key ordered by time, not a self-join). A handled
+-- contact is `repeat` if that next contact starts within W days, `pending` while its window is
+-- still open at the latest data, `resolved` otherwise. Withheld callers cannot be followed and
+-- get `no_caller_key` (outside the FCR denominator).
+with
+
+contacts as (
+    select * from {{ ref('int_contacts_assembled') }}
+),
+
+queues as (
+    select * from {{ ref('int_queues_configured') }}
+),
+
+data_end as (
+    select max(contact_start_ts) as data_end_ts from contacts
+),
+
+sequenced as (
+    select
+        c.*,
+        coalesce(q.fcr_window_days, {{ var('default_fcr_window_days') }}) as fcr_window_days,
+        case when c.direction = 'inbound' and c.caller_key is not null then
+            lead(c.contact_start_ts) over (
+                partition by
+                    case when c.direction = 'inbound' then c.caller_key end
+                    {%- if var('fcr_same_queue_only') %}, c.first_queue_code{% endif %}
+                order by c.contact_start_ts, c.contact_id
+            )
+        end as next_contact_ts
+    from contacts as c
+    left join queues as q
+        on coalesce(c.last_queue_code, c.first_queue_code) = q.queue_code
+),
+
+windowed as (
+    select
+        s.*,
+        {{ dbt.dateadd('day', 's.fcr_window_days', 's.contact_start_ts') }} as fcr_window_end_ts,
+        d.data_end_ts
+    from sequenced as s
+    cross join data_end as d
+),
+
+final as (
+    select
+        *,
+        coalesce(next_contact_ts <= fcr_window_end_ts, false) as is_repeat_within_window,
+        case
+            when not is_handled or direction <> 'inbound' then 'not_handled'
+            when caller_key is null then 'no_caller_key'
+            when next_contact_ts <= fcr_window_end_ts then 'repeat'
+            when fcr_window_end_ts > data_end_ts then 'pending'
+            else 'resolved'
+        end as fcr_status
+    from windowed
+)
+
+select * from final

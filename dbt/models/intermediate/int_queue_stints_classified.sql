@@ -1,0 +1,78 @@
+-- One queue stint (a segment that entered a queue) with its outcome classes, the queue's
+-- parameters and its interval. Queue metrics belong to the interval of queue entry.
+with
+
+segments as (
+    select * from {{ ref('stg_telephony__contact_segments') }}
+),
+
+queues as (
+    select * from {{ ref('int_queues_configured') }}
+),
+
+stints as (
+    select
+        seg.source_system,
+        seg.contact_id,
+        seg.segment_seq,
+        seg.queue_code,
+        q.site_code,
+        q.time_zone,
+        seg.caller_key,
+        seg.channel,
+        seg.direction,
+        seg.agent_id,
+        seg.outcome as segment_outcome,
+        -- answered then transferred away: answered as far as this queue is concerned
+        case when seg.outcome = 'transferred_out' then 'answered' else seg.outcome end as outcome,
+        seg.wait_s,
+        q.sl_threshold_s,
+        q.short_abandon_s,
+        seg.queue_entry_ts,
+        seg.answer_ts,
+        seg.end_ts,
+        {{ interval_floor('seg.queue_entry_ts') }} as interval_start_utc
+    from segments as seg
+    inner join queues as q
+        on seg.queue_code = q.queue_code
+    where seg.outcome <> 'ivr_only'
+),
+
+classified as (
+    select
+        source_system,
+        contact_id,
+        segment_seq,
+        queue_code,
+        site_code,
+        time_zone,
+        caller_key,
+        channel,
+        direction,
+        agent_id,
+        segment_outcome,
+        outcome,
+        wait_s,
+        sl_threshold_s,
+        short_abandon_s,
+        queue_entry_ts,
+        answer_ts,
+        end_ts,
+        interval_start_utc,
+        cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
+            as interval_start_local,
+        coalesce(outcome = 'answered' and wait_s <= sl_threshold_s, false) as answered_within_t,
+        coalesce(outcome = 'abandoned' and wait_s <= sl_threshold_s, false) as abandoned_within_t,
+        coalesce(outcome = 'abandoned' and wait_s < short_abandon_s, false) as is_short_abandon,
+        segment_outcome = 'transferred_out' as is_transferred_out
+    from stints
+),
+
+final as (
+    select
+        *,
+        cast(interval_start_local as date) as report_date
+    from classified
+)
+
+select * from final

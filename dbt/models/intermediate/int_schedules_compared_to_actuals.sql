@@ -1,0 +1,146 @@
+-- Schedule vs actual, one row per agent and scheduled day (schedule_date is the site-local date
+-- of the shift start). Adherence counts seconds in the scheduled state at the scheduled time:
+-- productive states (available, on_contact, acw) during work time outside breaks, and not_ready
+-- with the activity as reason during a break / lunch / training / meeting. Breaks lie inside the
+-- shift's `work` row, so work time outside breaks = work row minus its breaks.
+with
+
+activities as (
+    select * from {{ ref('stg_workforce__schedule_activities') }}
+),
+
+states as (
+    select * from {{ ref('stg_workforce__agent_states') }}
+),
+
+states_closed as (
+    select
+        s.agent_id,
+        s.state,
+        s.reason,
+        s.start_ts,
+        coalesce(s.end_ts, d.data_end_ts) as end_ts
+    from states as s
+    cross join (select max(coalesce(end_ts, start_ts)) as data_end_ts from states) as d
+),
+
+work_rows as (
+    select * from activities where activity = 'work'
+),
+
+inner_rows as (
+    select * from activities where activity in ('break', 'lunch', 'training', 'meeting')
+),
+
+-- seconds of each activity row spent in a given state set
+work_productive as (
+    select
+        w.agent_id,
+        w.schedule_date,
+        sum({{ seconds_between(
+            'case when s.start_ts > w.start_ts then s.start_ts else w.start_ts end',
+            'case when s.end_ts < w.end_ts then s.end_ts else w.end_ts end'
+        ) }}) as productive_s
+    from work_rows as w
+    inner join states_closed as s
+        on
+            w.agent_id = s.agent_id
+            and s.state in ('available', 'on_contact', 'acw')
+            and s.start_ts < w.end_ts
+            and s.end_ts > w.start_ts
+    group by w.agent_id, w.schedule_date
+),
+
+inner_overlaps as (
+    select
+        i.agent_id,
+        i.schedule_date,
+        sum(case when s.state in ('available', 'on_contact', 'acw') then {{ seconds_between(
+            'case when s.start_ts > i.start_ts then s.start_ts else i.start_ts end',
+            'case when s.end_ts < i.end_ts then s.end_ts else i.end_ts end'
+        ) }} else 0 end) as productive_s,
+        sum(case when s.state = 'not_ready' and s.reason = i.activity then {{ seconds_between(
+            'case when s.start_ts > i.start_ts then s.start_ts else i.start_ts end',
+            'case when s.end_ts < i.end_ts then s.end_ts else i.end_ts end'
+        ) }} else 0 end) as in_activity_s
+    from inner_rows as i
+    inner join states_closed as s
+        on
+            i.agent_id = s.agent_id
+            and s.start_ts < i.end_ts
+            and s.end_ts > i.start_ts
+    group by i.agent_id, i.schedule_date
+),
+
+sessions as (
+    select
+        w.agent_id,
+        w.schedule_date,
+        min(s.start_ts) as first_login_ts,
+        max(s.end_ts) as last_logout_ts
+    from work_rows as w
+    inner join states_closed as s
+        on
+            w.agent_id = s.agent_id
+            and s.state = 'logged_in'
+            and s.start_ts < w.end_ts
+            and s.end_ts > w.start_ts
+    group by w.agent_id, w.schedule_date
+),
+
+scheduled_days as (
+    select
+        agent_id,
+        schedule_date,
+        min(case when activity = 'work' then shift_code end) as shift_code,
+        min(case when activity = 'work' then start_ts end) as shift_start_ts,
+        max(case when activity = 'work' then end_ts end) as shift_end_ts,
+        sum(case when activity = 'work' then {{ seconds_between('start_ts', 'end_ts') }} else 0 end)
+            as scheduled_s,
+        sum(case when activity in ('break', 'lunch', 'training', 'meeting')
+            then {{ seconds_between('start_ts', 'end_ts') }} else 0 end) as scheduled_inner_s,
+        sum(case when activity = 'leave' then {{ seconds_between('start_ts', 'end_ts') }} else 0 end)
+            as scheduled_leave_s
+    from activities
+    group by agent_id, schedule_date
+),
+
+final as (
+    select
+        d.agent_id,
+        d.schedule_date,
+        d.shift_code,
+        d.shift_start_ts,
+        d.shift_end_ts,
+        d.scheduled_s,
+        d.scheduled_inner_s,
+        d.scheduled_leave_s,
+        d.scheduled_s > 0 as is_work_day,
+        coalesce(wp.productive_s, 0) - coalesce(io.productive_s, 0) + coalesce(io.in_activity_s, 0)
+            as adherent_s,
+        ss.first_login_ts,
+        ss.last_logout_ts,
+        d.scheduled_s > 0 and (
+            ss.first_login_ts is null
+            or ss.first_login_ts > {{ dbt.dateadd('second', var('absent_after_late_s'), 'd.shift_start_ts') }}
+        ) as is_absent,
+        coalesce(
+            ss.first_login_ts > {{ dbt.dateadd('second', var('late_login_grace_s'), 'd.shift_start_ts') }}
+            and ss.first_login_ts <= {{ dbt.dateadd('second', var('absent_after_late_s'), 'd.shift_start_ts') }},
+            false
+        ) as is_late_login,
+        coalesce(
+            ss.first_login_ts <= {{ dbt.dateadd('second', var('absent_after_late_s'), 'd.shift_start_ts') }}
+            and ss.last_logout_ts < d.shift_end_ts,
+            false
+        ) as is_early_logout
+    from scheduled_days as d
+    left join work_productive as wp
+        on d.agent_id = wp.agent_id and d.schedule_date = wp.schedule_date
+    left join inner_overlaps as io
+        on d.agent_id = io.agent_id and d.schedule_date = io.schedule_date
+    left join sessions as ss
+        on d.agent_id = ss.agent_id and d.schedule_date = ss.schedule_date
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- First-contact resolution per handling queue (the contact's last queue) and reporting date,
+-- three ways side by side. Repeat-based FCR excludes pending contacts (window still open) and
+-- contacts without a caller key from its denominator.
+with
+
+contacts as (
+    select * from {{ ref('fct_contacts') }}
+    where is_handled and direction = 'inbound'
+),
+
+final as (
+    select
+        coalesce(last_queue_code, first_queue_code) as queue_code,
+        report_date,
+        count(*) as handled,
+        sum(case when fcr_status = 'resolved' then 1 else 0 end) as fcr_repeat_num,
+        sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_repeat_den,
+        sum(case when fcr_status = 'repeat' then 1 else 0 end) as repeat_num,
+        sum(case when fcr_status = 'pending' then 1 else 0 end) as pending,
+        sum(case when fcr_status = 'no_caller_key' then 1 else 0 end) as no_caller_key,
+        sum(case when survey_resolved then 1 else 0 end) as fcr_survey_num,
+        sum(case when survey_resolved is not null then 1 else 0 end) as fcr_survey_den,
+        sum(case when agent_resolved then 1 else 0 end) as fcr_agent_num,
+        sum(case when agent_resolved is not null then 1 else 0 end) as fcr_agent_den
+    from contacts
+    group by coalesce(last_queue_code, first_queue_code), report_date
+)
+
+select * from final

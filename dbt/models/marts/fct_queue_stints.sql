@@ -1,0 +1,37 @@
+-- One queue stint: the grain of every queue metric (offered, SL, ASA, abandons).
+with
+
+stints as (
+    select * from {{ ref('int_queue_stints_classified') }}
+),
+
+final as (
+    select
+        source_system,
+        contact_id,
+        segment_seq,
+        queue_code,
+        site_code,
+        report_date,
+        interval_start_local,
+        interval_start_utc,
+        channel,
+        direction,
+        agent_id,
+        outcome,
+        segment_outcome,
+        is_short_abandon,
+        is_transferred_out,
+        wait_s,
+        answered_within_t,
+        abandoned_within_t,
+        sl_threshold_s,
+        short_abandon_s,
+        caller_key,
+        queue_entry_ts,
+        answer_ts,
+        end_ts
+    from stints
+)
+
+select * from final
