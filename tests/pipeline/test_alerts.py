@@ -1,0 +1,64 @@
+"""Alerts: local log always, webhook JSON when configured, never personal data."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from callcenter.alerts import read_alerts, send_alert
+from callcenter.config import data_paths
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 (http.server API)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_alert_goes_to_log_and_webhook_without_phone_numbers(data_dir, monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CALLCENTER_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    paths = data_paths(data_dir)
+    try:
+        alert = send_alert(
+            paths,
+            "check_failed",
+            "caller +86 138 0013 8000 leaked into marts.fct_contacts",
+            {
+                "table": "marts.fct_contacts",
+                "rows": 3,
+                "sample": "13800138000",
+                "day": "2026-11-20",
+                "data_docs": "/x/dq_docs/index.html",
+                "run_id": "r1",
+            },
+        )
+    finally:
+        server.shutdown()
+    assert alert["delivered"] == ["log", "webhook"]
+    logged = read_alerts(paths)
+    assert len(logged) == 1 and len(_Hook.received) == 1
+    posted = _Hook.received[0]
+    for text in (json.dumps(logged[0]), json.dumps(posted)):
+        assert "13800138000" not in text and "138 0013 8000" not in text
+    assert posted["details"]["day"] == "2026-11-20"  # dates survive masking
+    assert posted["details"]["rows"] == 3 and posted["details"]["table"] == "marts.fct_contacts"
+    assert "data_docs: /x/dq_docs/index.html" in posted["text"]
+
+
+def test_unreachable_webhook_is_recorded_not_raised(data_dir, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_ALERT_WEBHOOK", "http://127.0.0.1:9/nothing-listens-here")
+    paths = data_paths(data_dir)
+    alert = send_alert(paths, "run_failed", "build failed", {"run_id": "r2"})
+    assert alert["delivered"] == ["log"]
+    assert "webhook" in alert["delivery_errors"][0]
+    assert read_alerts(paths)[0]["kind"] == "run_failed"
