@@ -1,0 +1,442 @@
+"""`simulate()`: run the center day by day and write every landing feed plus the ground truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simulator import exports, render
+from simulator.center import build_center, plan_activity
+from simulator.config import load_queues
+from simulator.engine import (
+    ANSWERED,
+    OUTCOMES,
+    TRANSFERRED,
+    _Buffer,
+    chunk_bounds,
+    init_state,
+    new_arrivals,
+    simulate_chunk,
+)
+from simulator.states import StateBuilder
+
+TELEPHONY = ("canonical", "asterisk", "amazon-connect")
+DEFAULT_START = date(
+    2026, 3, 2
+)  # with --days 35 the span covers Europe/London's spring-forward day 2026-03-29
+CHUNK_TZ_OFFSET_S = 8 * 3600  # files are cut at Asia/Shanghai midnight (the main site; no DST)
+
+
+@dataclass
+class SimulationSummary:
+    data_dir: Path
+    start: date
+    days: int
+    seed: int
+    scale: float
+    telephony: str
+    dirty: bool
+    agents: int
+    contacts: int
+    segments: int
+    agent_state_rows: int
+    survey_responses: int
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+    truth_files: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["data_dir"] = str(self.data_dir)
+        d["start"] = self.start.isoformat()
+        d["files"] = [str(p.relative_to(self.data_dir)) for p in self.files]
+        d["truth_files"] = [str(p.relative_to(self.data_dir)) for p in self.truth_files]
+        return d
+
+
+def _progress(enabled: bool, total: int):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    p = Progress(
+        TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn()
+    )
+    p.start()
+    p.add_task("days", total=total)
+    return p
+
+
+def _caller_pools(queues, scale: float, days: int) -> dict[str, tuple[int, int]]:
+    pools, lo = {}, 1
+    for site in sorted({q.site for q in queues}):
+        volume = sum(q.behaviour.weekday_volume for q in queues if q.site == site) * scale * days
+        size = int(max(50_000, volume * 25))  # ~1% chance that a new caller is someone seen that week
+        pools[site] = (lo, lo + size)
+        lo += size
+    return pools
+
+
+def simulate(
+    data_dir: Path,
+    *,
+    days: int,
+    start: date = DEFAULT_START,
+    seed: int = 42,
+    scale: float = 1.0,
+    telephony: str = "canonical",
+    dirty: bool = False,
+    progress: bool = True,
+    agents: int | None = None,
+) -> SimulationSummary:
+    t_begin = time.perf_counter()
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    if telephony not in TELEPHONY:
+        raise ValueError(f"telephony must be one of {', '.join(TELEPHONY)}")
+    data_dir = Path(data_dir)
+    landing, truth = data_dir / "landing", data_dir / "truth"
+    queues = load_queues()
+    if agents:
+        scale = _scale_for_agents(queues, agents, start, days, seed)
+    if scale <= 0:
+        raise ValueError("scale must be > 0")
+    end = start + timedelta(days=days - 1)
+    center = build_center(queues, np.random.default_rng([seed, 1]), scale, start, days)
+    plan_activity(center, np.random.default_rng([seed, 2]), start, days)
+    rng_arrivals = np.random.default_rng([seed, 3])
+    rng_attrs = np.random.default_rng([seed, 4])
+    buffers = [_Buffer(np.random.default_rng([seed, 5, qi]), q) for qi, q in enumerate(queues)]
+    rng_render = np.random.default_rng([seed, 6])
+    rng_survey = np.random.default_rng([seed, 8])
+    pools = _caller_pools(queues, scale, days)
+    t0_all, _ = chunk_bounds(start, 0, CHUNK_TZ_OFFSET_S)
+    state = init_state(center, t0_all)
+    states = StateBuilder(center)
+    truth_seg_dir = truth / "segments"
+    if truth_seg_dir.exists():
+        shutil.rmtree(truth_seg_dir)
+    files: list[Path] = []
+    n_segments = n_states = n_responses = 0
+    first_entry_of: dict[int, int] = {}
+    ctr_redeliver: list[dict] = []
+    survey_buffer: list[pd.DataFrame] = []
+    survey_index = 0
+    handle_by_agent = np.zeros(center.n)
+    avail_by_agent = np.zeros(center.n)
+    bar = _progress(progress, days)
+    try:
+        for c in range(days):
+            day = start + timedelta(days=c)
+            t0, t1 = chunk_bounds(start, c, CHUNK_TZ_OFFSET_S)
+            arrivals = new_arrivals(queues, t0, t1, scale, seed, rng_arrivals, pools)
+            seg = simulate_chunk(center, state, arrivals, t1, rng_attrs, buffers)
+            n_segments += len(seg["t"])
+            states.add_calls(seg)
+            rows = states.emit(t1 if c < days - 1 else None)
+            n_states += len(rows["agent"])
+            dur = rows["end"] - rows["start"]
+            np.add.at(
+                handle_by_agent,
+                rows["agent"][np.isin(rows["state"], ["on_contact", "acw"])],
+                dur[np.isin(rows["state"], ["on_contact", "acw"])],
+            )
+            np.add.at(
+                avail_by_agent, rows["agent"][rows["state"] == "available"], dur[rows["state"] == "available"]
+            )
+
+            first_entry = _first_entries(seg, first_entry_of)
+            stamp = day.isoformat()
+            if telephony == "canonical":
+                ext = "parquet" if c % 5 == 2 else "csv"
+                table = render.segments_table(center, seg, rng_render)
+                path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
+                render.write_table(table, path)
+                files.append(path)
+            elif telephony == "asterisk":
+                parts = render.queue_log_lines(center, seg, first_entry, rng_render)
+                parts += render.agent_queue_log_lines(center, rows)
+                path = landing / "asterisk" / f"queue_log-{day:%Y%m%d}"
+                render.write_queue_log(path, parts, c == 0)
+                files.append(path)
+                cdr = render.cdr_rows(center, seg, first_entry, queues[0].tz)
+                path = landing / "asterisk" / f"Master-{day:%Y%m%d}.csv"
+                path.write_text("\n".join(cdr) + ("\n" if cdr else ""), encoding="utf-8")
+                files.append(path)
+            else:
+                records = render.ctr_records(center, seg, first_entry)
+                again = rng_render.random(len(records)) < 0.03
+                late = [dict(r) for r, a in zip(records, again, strict=True) if a]
+                for r in late:  # re-delivered with a newer LastUpdateTimestamp (e.g. attributes updated)
+                    bumped = pd.Timestamp(r["LastUpdateTimestamp"]) + pd.Timedelta(
+                        hours=int(rng_render.integers(1, 6))
+                    )
+                    r["LastUpdateTimestamp"] = bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    r["Attributes"] = {**r["Attributes"], "wrapup_updated": "true"}
+                path = landing / "amazon_connect" / f"ctr_{stamp}.jsonl"
+                render.write_jsonl(path, ctr_redeliver + records)
+                files.append(path)
+                ctr_redeliver = late
+            ext = "parquet" if c % 4 == 3 else "csv"
+            path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
+            render.write_table(render.states_table(center, rows), path)
+            files.append(path)
+
+            _write_truth_segments(center, seg, first_entry, truth_seg_dir / f"part-{stamp}.parquet")
+            survey_buffer.append(
+                exports.survey_responses(_survey_contacts(center, seg, first_entry, telephony), rng_survey)
+            )
+            if (c + 1) % 7 == 0 or c == days - 1:
+                responses = pd.concat(survey_buffer, ignore_index=True)
+                label = (day - timedelta(days=(c % 7))).isoformat()
+                files.append(exports.write_csat(responses, landing, label, survey_index, queues[0].tz))
+                n_responses += len(responses)
+                survey_buffer, survey_index = [], survey_index + 1
+            if bar:
+                bar.advance(bar.task_ids[0])
+    finally:
+        if bar:
+            bar.stop()
+
+    files += exports.write_roster(center, landing)
+    files += exports.write_schedules(center, landing, start, end)
+    occupancy = _team_occupancy(center, handle_by_agent, avail_by_agent)
+    files += exports.write_stress_survey(center, landing, end, occupancy, np.random.default_rng([seed, 9]))
+    truth_files = _finalize_truth(truth, queues, start, end)
+    contacts = int(
+        duckdb.connect()
+        .execute(f"select count(*) from read_parquet('{truth / 'contacts.parquet'}')")
+        .fetchone()[0]
+    )
+    if dirty:
+        from simulator.faults import inject_faults
+
+        files, manifest = inject_faults(data_dir, files, telephony, np.random.default_rng([seed, 7]))
+        truth_files.append(manifest)
+    summary = SimulationSummary(
+        data_dir=data_dir, start=start, days=days, seed=seed, scale=scale, telephony=telephony, dirty=dirty,
+        agents=center.n, contacts=contacts, segments=n_segments, agent_state_rows=n_states,
+        survey_responses=n_responses, seconds=round(time.perf_counter() - t_begin, 2),
+        files=sorted(set(files)), truth_files=truth_files,
+    )  # fmt: skip
+    (truth / "summary.json").write_text(
+        json.dumps(summary.to_json(), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return summary
+
+
+def _scale_for_agents(queues, agents: int, start: date, days: int, seed: int) -> float:
+    """The scale whose center has about ``agents`` agents (headcount grows ~linearly with scale)."""
+    scale = 1.0
+    for _ in range(4):
+        n = build_center(queues, np.random.default_rng([seed, 1]), scale, start, days).n
+        scale *= agents / max(n, 1)
+    return scale
+
+
+def _first_entries(seg: dict[str, np.ndarray], memory: dict[int, int]) -> np.ndarray:
+    """Entry time of each segment's contact (Asterisk uniqueids are minted when the call arrives)."""
+    first = seg["t"].copy()
+    later = np.flatnonzero(seg["seq"] > 1)
+    for i in later:
+        first[i] = memory.get(int(seg["contact"][i]), int(seg["t"][i]))
+    for i in np.flatnonzero((seg["outcome"] == TRANSFERRED) & (seg["seq"] == 1)):
+        memory[int(seg["contact"][i])] = int(seg["t"][i])
+    for i in later:
+        if seg["outcome"][i] != TRANSFERRED:
+            memory.pop(int(seg["contact"][i]), None)
+    return first
+
+
+def _contact_refs(seg, first_entry, telephony: str) -> list[str]:
+    if telephony == "asterisk":
+        return render.asterisk_uniqueids(seg, first_entry).to_pylist()
+    if telephony == "amazon-connect":
+        return [render.connect_contact_id(int(c), 1) for c in seg["contact"]]
+    return render.contact_ids(seg["contact"]).to_pylist()
+
+
+def _write_truth_segments(center, seg, first_entry, path: Path) -> None:
+    queues = center.queues
+    answered = seg["agent"] >= 0
+    site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
+    table = pa.table(
+        {
+            "contact_id": render.contact_ids(seg["contact"]),
+            "segment_seq": pa.array(seg["seq"], pa.int32()),
+            "queue_code": pa.array(np.array([q.code for q in queues], dtype=object)[seg["q"]], pa.string()),
+            "site_code": pa.array(site, pa.string()),
+            "kind": pa.array(np.array(["new", "transfer", "repeat"], dtype=object)[seg["kind"]], pa.string()),
+            "caller_ref": pa.array(seg["caller"], mask=render.is_withheld(seg["caller"])),
+            "queue_entry_ts": pa.array(seg["t"].astype("datetime64[s]")),
+            "answer_ts": pa.array(seg["answer"].astype("datetime64[s]"), mask=~answered),
+            "end_ts": pa.array(seg["end"].astype("datetime64[s]")),
+            "agent_id": pa.array(
+                np.array(center.agent_id + [None], dtype=object)[np.where(answered, seg["agent"], -1)],
+                pa.string(),
+            ),
+            "outcome": pa.array(np.array(OUTCOMES, dtype=object)[seg["outcome"]], pa.string()),
+            "wait_s": pa.array(seg["wait"]),
+            "talk_s": pa.array(seg["talk"]),
+            "hold_s": pa.array(seg["hold"]),
+            "acw_s": pa.array(seg["acw"]),
+            "truly_resolved": pa.array(seg["resolved"].astype(bool)),
+            "complaint": pa.array(seg["complaint"].astype(bool)),
+            "transfer_to_queue": pa.array(
+                np.where(
+                    seg["xfer_to"] >= 0,
+                    np.array([q.code for q in queues] + [None], dtype=object)[seg["xfer_to"]],
+                    None,
+                ).astype(object),
+                pa.string(),
+            ),
+            "asterisk_uniqueid": render.asterisk_uniqueids(seg, first_entry),
+            "connect_contact_id": pa.array(
+                [
+                    render.connect_contact_id(int(c), int(s))
+                    for c, s in zip(seg["contact"], seg["seq"], strict=True)
+                ]
+            ),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def _survey_contacts(center, seg, first_entry, telephony: str) -> pd.DataFrame:
+    """One row per contact whose last agent leg ended in this chunk (only handled contacts get surveyed)."""
+    site = np.array([q.site for q in center.queues], dtype=object)[seg["q"]]
+    df = pd.DataFrame(
+        {
+            "contact": seg["contact"],
+            "seq": seg["seq"],
+            "wait": seg["wait"],
+            "outcome": seg["outcome"],
+            "resolved": seg["resolved"],
+            "complaint": seg["complaint"],
+            "end": seg["end"],
+        }
+    )
+    df["ref"] = _contact_refs(seg, first_entry, telephony)
+    digits = render.e164_numbers(seg["caller"], site).astype(str)
+    df["masked"] = [d[2:5] + "****" + d[-4:] for d in digits]
+    df.loc[render.is_withheld(seg["caller"]), "masked"] = ""
+    g = df.groupby("contact", sort=False)
+    out = pd.DataFrame(
+        {
+            "last_outcome": g["outcome"].last(),
+            "truly_resolved": g["resolved"].last(),
+            "transferred": g["seq"].max() > 1,
+            "complaint": g["complaint"].any(),
+            "total_wait_s": g["wait"].sum(),
+            "last_end": g["end"].last(),
+            "survey_contact_ref": g["ref"].first(),
+            "masked_number": g["masked"].first(),
+        }
+    )
+    return out[out["last_outcome"] == ANSWERED].reset_index(drop=True)
+
+
+def _team_occupancy(center, handle: np.ndarray, avail: np.ndarray) -> dict[int, float]:
+    team = np.array([center.team_at(i, center.export_dates[-1]) for i in range(center.n)])
+    occ = {}
+    for t in np.unique(team):
+        h, a = handle[team == t].sum(), avail[team == t].sum()
+        if h + a > 0:
+            occ[int(t)] = float(h / (h + a))
+    return occ
+
+
+def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
+    """Contacts (with repeat-based FCR facts) and per-queue 30-minute interval counts, via DuckDB."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    parts = str(truth / "segments" / "*.parquet")
+    cfg = pd.DataFrame(
+        {
+            "queue_code": [q.code for q in queues],
+            "time_zone": [q.tz for q in queues],
+            "sl_threshold_s": [q.sl_threshold_s for q in queues],
+            "short_abandon_s": [q.short_abandon_s for q in queues],
+        }
+    )
+    con.register("cfg", cfg)
+    intervals = truth / "intervals.parquet"
+    con.execute(
+        f"""
+        copy (
+          with s as (
+            select s.*, c.sl_threshold_s, c.short_abandon_s, c.time_zone,
+                   timezone(c.time_zone, s.queue_entry_ts::timestamptz) as entry_local
+            from read_parquet('{parts}') s join cfg c using (queue_code)
+          )
+          select queue_code,
+                 cast(entry_local as date) as report_date,
+                 time_bucket(interval 30 minutes, entry_local) as interval_start_local,
+                 count(*) as offered,
+                 count(*) filter (where outcome in ('answered', 'transferred_out')) as answered,
+                 count(*) filter (where outcome = 'abandoned') as abandoned,
+                 count(*) filter (where outcome = 'abandoned' and wait_s < short_abandon_s) as short_abandoned,
+                 count(*) filter (where outcome = 'timeout') as timeout,
+                 count(*) filter (where outcome = 'exit_key') as exit_key,
+                 count(*) filter (where outcome = 'overflow') as overflow,
+                 count(*) filter (where outcome in ('answered', 'transferred_out') and wait_s <= sl_threshold_s)
+                   as answered_within_t,
+                 count(*) filter (where outcome = 'abandoned' and wait_s <= sl_threshold_s) as abandoned_within_t,
+                 coalesce(sum(wait_s) filter (where outcome in ('answered', 'transferred_out')), 0) as answered_wait_s,
+                 coalesce(sum(wait_s) filter (where outcome = 'abandoned'), 0) as abandoned_wait_s,
+                 coalesce(sum(talk_s), 0) as talk_s, coalesce(sum(hold_s), 0) as hold_s,
+                 coalesce(sum(acw_s), 0) as acw_s
+          from s group by all order by queue_code, interval_start_local
+        ) to '{intervals}' (format parquet)
+        """
+    )
+    contacts = truth / "contacts.parquet"
+    con.execute(
+        f"""
+        copy (
+          with c as (
+            select contact_id,
+                   arg_min(queue_code, segment_seq) as first_queue_code,
+                   min(queue_entry_ts) as first_entry_ts,
+                   max(end_ts) as last_end_ts,
+                   count(*) as segments,
+                   count(agent_id) as agent_legs,
+                   count(agent_id) > 0 as handled,
+                   bool_or(truly_resolved) as truly_resolved,
+                   bool_or(complaint) as complaint,
+                   count(*) > 1 as transferred,
+                   arg_max(outcome, segment_seq) as final_outcome,
+                   sum(wait_s) as total_wait_s,
+                   any_value(kind) filter (where segment_seq = 1) as kind,
+                   any_value(caller_ref) as caller_ref,
+                   any_value(asterisk_uniqueid) as asterisk_uniqueid,
+                   any_value(connect_contact_id) filter (where segment_seq = 1) as connect_contact_id
+            from read_parquet('{parts}') group by contact_id
+          ),
+          n as (
+            select *, lead(first_entry_ts) over (partition by caller_ref order by first_entry_ts, contact_id)
+                        as next_contact_ts
+            from c
+          )
+          select * exclude (caller_ref),
+                 caller_ref is null as caller_withheld,
+                 next_contact_ts is not null and next_contact_ts <= first_entry_ts + interval 7 days
+                   and caller_ref is not null as repeat_within_7d,
+                 first_entry_ts + interval 7 days <= (select max(queue_entry_ts) from read_parquet('{parts}'))
+                   as fcr_window_closed
+          from n order by first_entry_ts, contact_id
+        ) to '{contacts}' (format parquet)
+        """
+    )
+    return [intervals, contacts]

@@ -1,0 +1,308 @@
+"""Demand and queueing: arrivals per queue, FCFS multi-skill queues with impatient callers.
+
+Service level emerges from the queueing: each queue keeps a heap of its agents keyed by the time
+they are next free; a caller is served by the first agent free (longest idle first) unless the
+caller's patience or the queue timeout runs out first. Agents are free only inside their
+availability windows (logged in, not on a break) and only when not busy in another of their
+queues (multi-skill agents sit in several heaps; stale keys are fixed lazily). This is the
+Kiefer-Wolfowitz recursion with abandonment, one heap operation per call, so 10M calls stay in
+reach of a Python loop. Transfers, call-backs after abandoning and repeat calls after an
+unresolved contact are fed back as future arrivals.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from simulator.center import Center, intraday_profile
+from simulator.config import Queue
+
+OUTCOMES = ("answered", "abandoned", "timeout", "exit_key", "overflow", "transferred_out")
+ANSWERED, ABANDONED, TIMEOUT, EXIT_KEY, OVERFLOW, TRANSFERRED = range(6)
+KIND_NEW, KIND_TRANSFER, KIND_REPEAT = 0, 1, 2
+PROMO_DAYS = {(3, 8), (6, 18), (11, 11), (12, 12)}  # e-commerce promotion days (and the 18th: member day)
+EMPTY_GAP_S = 3600  # no agent free within an hour: the queue is closed, callers exit (EXITEMPTY)
+BIN_S = 300
+NEW_SHARE = 0.8  # of the configured volume; repeats and transfers make up the rest
+INF = 2**62
+
+
+def is_promo(d: date) -> bool:
+    return (d.month, d.day) in PROMO_DAYS or d.day == 18
+
+
+def day_factor(q: Queue, qi: int, d: date, seed: int) -> float:
+    b = q.behaviour
+    f = {5: b.weekend_factor[0], 6: b.weekend_factor[1]}.get(d.weekday(), 1.0)
+    if d.weekday() == 0:
+        f *= 1.08  # Monday catch-up
+    if is_promo(d):
+        f *= b.promo_factor
+    noise = np.random.default_rng([seed, qi, d.toordinal()]).lognormal(0, 0.06)
+    return f * noise
+
+
+def draw_attributes(rng: np.random.Generator, q: Queue, n: int) -> dict[str, np.ndarray]:
+    """Per-contact behaviour: patience, ring, talk, hold, ACW, resolution, complaint, transfer, disposition."""
+    b = q.behaviour
+    impatient = rng.random(n) < 0.05  # hang up within seconds (short abandons)
+    patience = np.where(
+        impatient, rng.exponential(6, n), b.patience_mean_s * rng.weibull(1.3, n) / 0.9235
+    )  # Weibull(1.3) scaled to the mean
+    talk = rng.lognormal(np.log(b.talk_median_s), b.talk_sigma, n)
+    hold = np.where(rng.random(n) < b.hold_share, rng.lognormal(np.log(b.hold_median_s), 0.7, n), 0)
+    acw = rng.lognormal(np.log(b.acw_median_s), 0.5, n)
+    xfer = np.full(n, -1)
+    if b.transfer_targets:
+        go = rng.random(n) < b.transfer_p
+        xfer = np.where(go, rng.integers(0, len(b.transfer_targets), n), -1)
+    return {
+        "patience": np.maximum(patience, 1).astype(np.int64),
+        "ring": rng.integers(2, 9, n),
+        "talk": np.maximum(talk, 8).astype(np.int64),
+        "hold": hold.astype(np.int64),
+        "acw": np.maximum(acw, 3).astype(np.int64),
+        "resolved": rng.random(n) < b.resolve_p,
+        "complaint": rng.random(n) < b.complaint_p,
+        "xfer_slot": xfer,
+        "xfer_attended": rng.random(n) < 0.4,
+        "disp": rng.integers(0, len(b.dispositions), n),
+        "u1": rng.random(n),
+        "u2": rng.random(n),
+        "u3": rng.random(n),
+    }
+
+
+class _Buffer:
+    """Pre-drawn attributes for contacts created during the loop (transfers, repeats)."""
+
+    def __init__(self, rng: np.random.Generator, q: Queue):
+        self.rng, self.q, self.pos, self.data = rng, q, 0, {}
+        self._refill()
+
+    def _refill(self) -> None:
+        self.data = {k: v.tolist() for k, v in draw_attributes(self.rng, self.q, 4096).items()}
+        self.pos = 0
+
+    def take(self) -> int:
+        if self.pos >= 4096:
+            self._refill()
+        self.pos += 1
+        return self.pos - 1
+
+
+@dataclass
+class QueueState:
+    """What survives from one day to the next: agent heaps, busy-until times, future arrivals."""
+
+    heaps: list[list]
+    free_at: list[int]
+    pending: list = field(default_factory=list)
+    contact_seq: int = 0
+    serial: int = 0
+
+
+def chunk_bounds(start: date, index: int, tz_offset_s: int) -> tuple[int, int]:
+    base = (start + timedelta(days=index) - date(1970, 1, 1)).days * 86400 - tz_offset_s
+    return base, base + 86400
+
+
+def new_arrivals(
+    queues: list[Queue], t0: int, t1: int, scale: float, seed: int, rng: np.random.Generator, caller_pools
+) -> dict[str, np.ndarray]:
+    """Poisson arrivals in 5-minute bins with the intensity of each queue's local time."""
+    bins = np.arange(t0, t1, BIN_S)
+    parts = []
+    for qi, q in enumerate(queues):
+        local = pd.to_datetime(bins, unit="s", utc=True).tz_convert(q.tz)
+        hours = local.hour + local.minute / 60 + 2.5 / 60
+        factors = {d: day_factor(q, qi, d, seed) for d in set(local.date)}
+        lam = (
+            q.behaviour.weekday_volume
+            * scale
+            * NEW_SHARE
+            * intraday_profile(hours.to_numpy())
+            * np.array([factors[d] for d in local.date])
+            * BIN_S
+            / 86400
+        )
+        if q.behaviour.open_hours:  # outside opening hours only a trickle calls (and meets EXITEMPTY)
+            lo_h, hi_h = q.behaviour.open_hours
+            lam = lam * np.where((hours >= lo_h) & (hours < hi_h), 1.0, 0.08)
+        counts = rng.poisson(lam)
+        t = np.repeat(bins, counts) + rng.integers(0, BIN_S, counts.sum())
+        lo, hi = caller_pools[q.site]
+        caller = rng.integers(lo, hi, len(t))
+        parts.append((t, np.full(len(t), qi), caller))
+    t = np.concatenate([p[0] for p in parts])
+    qv = np.concatenate([p[1] for p in parts])
+    caller = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((caller, qv, t))
+    return {"t": t[order], "q": qv[order], "caller": caller[order]}
+
+
+def init_state(center: Center, t_start: int) -> QueueState:
+    heaps: list[list] = [[] for _ in center.queues]
+    for ag in range(center.n):
+        ws = center.windows_start[ag]
+        j = bisect_right(ws, t_start)
+        first = ws[0] if ws else INF
+        if j > 0 and t_start < center.windows_end[ag][j - 1]:
+            first = t_start
+        elif j < len(ws):
+            first = ws[j]
+        if first >= INF:
+            continue
+        for qi in center.skills[ag]:
+            heaps[qi].append((first, ag))
+    for h in heaps:
+        heapq.heapify(h)
+    return QueueState(heaps=heaps, free_at=[0] * center.n)
+
+
+def simulate_chunk(
+    center: Center,
+    state: QueueState,
+    arrivals: dict[str, np.ndarray],
+    t_end: int,
+    rng: np.random.Generator,
+    buffers: list[_Buffer],
+) -> dict[str, np.ndarray]:
+    """Run the queues over one chunk of time; returns one row per queue stint (segment)."""
+    queues = center.queues
+    n_new = len(arrivals["t"])
+    attrs = {k: [] for k in draw_attributes(rng, queues[0], 0)}
+    # attributes of the chunk's new arrivals, drawn per queue (vectorised), scattered back in time order
+    merged = {k: np.empty(n_new, dtype=v.dtype) for k, v in draw_attributes(rng, queues[0], 1).items()}
+    for qi, q in enumerate(queues):
+        m = arrivals["q"] == qi
+        for k, v in draw_attributes(rng, q, int(m.sum())).items():
+            merged[k][m] = v
+    new_cols = {k: v.tolist() for k, v in merged.items()}
+    t_new, q_new, c_new = arrivals["t"].tolist(), arrivals["q"].tolist(), arrivals["caller"].tolist()
+    xfer_targets = [
+        [queues.index(next(x for x in queues if x.code == c)) for c in q.behaviour.transfer_targets]
+        for q in queues
+    ]
+    complaints_q = {q.site: i for i, q in enumerate(queues) if q.code == "complaints"}
+    timeout = [q.behaviour.timeout_s for q in queues]
+    site_of = [q.site for q in queues]
+
+    out = {k: [] for k in ("q", "t", "caller", "contact", "seq", "kind", "agent", "answer", "end", "outcome")}
+    heaps, free_at, pending = state.heaps, state.free_at, state.pending
+    WS, WE = center.windows_start, center.windows_end
+    heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+    i = 0
+    while True:
+        if pending and pending[0][0] < t_end and (i >= n_new or pending[0][0] < t_new[i]):
+            t, _, qi, caller, contact, seq, kind = heappop(pending)
+            buf = buffers[qi]
+            j = buf.take()
+            a = buf.data
+        elif i < n_new:
+            t, qi, caller = t_new[i], q_new[i], c_new[i]
+            state.contact_seq += 1
+            contact, seq, kind = state.contact_seq, 1, KIND_NEW
+            a, j = new_cols, i
+            i += 1
+        else:
+            break
+        for k in attrs:
+            attrs[k].append(a[k][j])
+        h = heaps[qi]
+        s = INF
+        ag = -1
+        while h:
+            f, ag = h[0]
+            target = f if f > t else t
+            s = free_at[ag] if free_at[ag] > target else target
+            ws = WS[ag]
+            w = bisect_right(ws, s) - 1
+            if w < 0 or s >= WE[ag][w]:
+                if w + 1 < len(ws):
+                    heapreplace(h, (ws[w + 1], ag))
+                else:
+                    heappop(h)
+                s = INF
+                continue
+            if s > target:
+                heapreplace(h, (s, ag))
+                continue
+            break
+        patience = a["patience"][j]
+        if s >= INF or s - t > EMPTY_GAP_S:
+            outcome, agent, answer, end = OVERFLOW, -1, -1, t + 2
+        else:
+            answer = s + a["ring"][j]
+            limit = timeout[qi]
+            if answer - t > patience or answer - t > limit:
+                agent = -1
+                if patience <= limit:
+                    end = t + patience
+                    outcome = EXIT_KEY if patience > 45 and a["u1"][j] < 0.08 else ABANDONED
+                else:
+                    end, outcome = t + limit, TIMEOUT
+                answer = -1
+            else:
+                agent = ag
+                talk_end = answer + a["talk"][j] + a["hold"][j]
+                busy = talk_end + a["acw"][j]
+                free_at[ag] = busy
+                heapreplace(h, (busy, ag))
+                end = talk_end
+                slot = a["xfer_slot"][j]
+                outcome = TRANSFERRED if slot >= 0 else ANSWERED
+        out["q"].append(qi)
+        out["t"].append(t)
+        out["caller"].append(caller)
+        out["contact"].append(contact)
+        out["seq"].append(seq)
+        out["kind"].append(kind)
+        out["agent"].append(agent)
+        out["answer"].append(answer)
+        out["end"].append(end)
+        out["outcome"].append(outcome)
+        # what the caller does next
+        state.serial += 1
+        u2, u3 = a["u2"][j], a["u3"][j]
+        if outcome == TRANSFERRED:
+            target_q = xfer_targets[qi][a["xfer_slot"][j]]
+            heappush(pending, (end + 2, state.serial, target_q, caller, contact, seq + 1, KIND_TRANSFER))
+        elif outcome == ANSWERED:
+            resolved = a["resolved"][j]
+            if (not resolved and u2 < 0.7) or (resolved and u2 < 0.06):
+                delay = int(600 + (86400 * 1.2 * -np.log(max(u3, 1e-9)) if not resolved else u3 * 10 * 86400))
+                next_q = complaints_q.get(site_of[qi], qi) if (not resolved and u3 < 0.15) else qi
+                state.contact_seq += 1
+                heappush(
+                    pending, (end + delay, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT)
+                )
+        elif u2 < (0.3 if end - t < 5 else 0.5):  # call back after giving up
+            delay = int(60 + 1800 * -np.log(max(u3, 1e-9)))
+            state.contact_seq += 1
+            heappush(pending, (end + delay, state.serial, qi, caller, state.contact_seq, 1, KIND_REPEAT))
+    seg = {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+    for k, v in attrs.items():
+        seg[k] = np.array(v)
+    answered = seg["agent"] >= 0
+    for k in ("talk", "hold", "acw", "ring"):
+        seg[k] = np.where(answered, seg[k], 0)
+    seg["wait"] = np.where(answered, seg["answer"] - seg["t"], seg["end"] - seg["t"])
+    seg["resolved"] = answered & seg["resolved"] & (seg["outcome"] != TRANSFERRED)
+    table = np.full((len(queues), 4), -1, dtype=np.int64)
+    for qi, targets in enumerate(xfer_targets):
+        table[qi, : len(targets)] = targets
+    seg["xfer_to"] = (
+        np.where(seg["outcome"] == TRANSFERRED, table[seg["q"], np.maximum(seg["xfer_slot"], 0)], -1)
+        if len(seg["q"])
+        else np.zeros(0, dtype=np.int64)
+    )
+    seg["xfer_attended"] = seg["xfer_attended"] & (seg["outcome"] == TRANSFERRED)
+    seg["complaint"] = seg["complaint"] & answered
+    return seg
