@@ -43,8 +43,8 @@ final as (
         {{ safe_ratio('csat_top2', 'csat_n') }} as csat_top2_rate,
         {{ safe_ratio('csat_sum', 'csat_n') }} as csat_mean,
         {{ safe_ratio('nps_promoters - nps_detractors', 'nps_n') }} * 100 as nps,
-        {{ wilson_bound('csat_top2', 'csat_n', '-') }} as csat_wilson_low,
-        {{ wilson_bound('csat_top2', 'csat_n', '+') }} as csat_wilson_high,
+        round({{ wilson_bound('csat_top2', 'csat_n', '-') }}, 6) as csat_wilson_low,
+        round({{ wilson_bound('csat_top2', 'csat_n', '+') }}, 6) as csat_wilson_high,
         csat_n < {{ var('survey_min_n') }} as low_n
     from counted
 )
