@@ -1,0 +1,383 @@
+"""Load landing files into the raw layer: one DuckDB transaction per file, a sha256 manifest, row accounting.
+
+Every reader turns one file into staged rows and hands them to the helpers here, which quarantine
+rows that carry a reason, drop natural-key duplicates (within the file and against what is
+already loaded) and insert the rest. A file that cannot be read raises IngestError: its
+transaction is rolled back, so the warehouse is exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingestion.errors import IngestError
+from ingestion.pseudonymise import Pseudonymiser
+from ingestion.schema import NATURAL_KEYS, RAW_TABLES, create_raw_tables
+from ingestion.util import sha256_file, utc_now
+
+FORMATS = ["auto", "canonical", "asterisk-queue-log", "asterisk-cdr", "amazon-connect-ctr", "mapped"]
+
+# Landing folders (docs/data-contracts.md) in load order.
+LANDING_SOURCES = [
+    "roster",
+    "schedules",
+    "contact_segments",
+    "agent_states",
+    "asterisk",
+    "amazon_connect",
+    "customer_surveys",
+    "stress_survey",
+    "survey_waves",
+]
+
+
+@dataclass
+class FileResult:
+    path: Path
+    source: str
+    format: str
+    sha256: str
+    status: str  # loaded | already_loaded | rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    message: str = ""
+    tables: dict[str, int] = field(default_factory=dict)  # raw table -> rows written (incl. derived)
+
+
+@dataclass
+class Counts:
+    """What a reader reports for one file. rows_read must equal loaded + quarantined + duplicate."""
+
+    source: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    notes: list[str] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)
+
+    def add_table(self, table: str, n: int) -> None:
+        self.tables[table] = self.tables.get(table, 0) + n
+
+
+@dataclass
+class FileContext:
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    source_file: str  # as stored in lineage columns: relative to the data dir when possible
+    pseudonymiser: Pseudonymiser
+    hmac_key: bytes
+    loaded_at: datetime
+    mapping: Path | None = None
+
+    def reject(self, problem: str, line: int | None = None) -> IngestError:
+        return IngestError(self.source_file, problem, line)
+
+
+_PA_TYPES = {
+    "varchar": pa.string(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us"),
+    "date": pa.date32(),
+}
+
+
+def stage_rows(
+    con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]
+) -> int:
+    """Create temp table `name` with `columns` from Python tuples (for readers that parse in Python)."""
+    rows = list(rows)
+    arrays = {col: pa.array([r[i] for r in rows], _PA_TYPES[typ]) for i, (col, typ) in enumerate(columns)}
+    con.register("_stage_arrow", pa.table(arrays))
+    try:
+        con.execute(f"create or replace temp table {name} as select * from _stage_arrow")
+    finally:
+        con.unregister("_stage_arrow")
+    return len(rows)
+
+
+def quarantine_staged(ctx: FileContext, source: str, stage: str, reason_col: str = "reject_reason") -> int:
+    """Copy rows of `stage` that carry a reason into raw.quarantine (stage has source_line, raw_record)."""
+    n = ctx.con.execute(
+        f"""insert into raw.quarantine
+            select ?, ?, source_line, {reason_col}, raw_record, ? from {stage}
+            where {reason_col} is not null""",
+        [source, ctx.source_file, ctx.loaded_at],
+    ).fetchone()[0]
+    return int(n)
+
+
+def quarantine_rows(ctx: FileContext, source: str, rows: Sequence[tuple[int, str, str]]) -> int:
+    """rows: (source_line, reason, masked raw record)."""
+    if not rows:
+        return 0
+    ctx.con.executemany(
+        "insert into raw.quarantine values (?, ?, ?, ?, ?, ?)",
+        [(source, ctx.source_file, line, reason, raw, ctx.loaded_at) for line, reason, raw in rows],
+    )
+    return len(rows)
+
+
+def insert_new(
+    ctx: FileContext,
+    table: str,
+    stage: str,
+    *,
+    where: str = "reject_reason is null",
+    order_by: str = "source_line",
+    key: Sequence[str] | None = None,
+    target: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> tuple[int, int]:
+    """Insert the valid rows of `stage` into raw.`table` unless their natural key is already there.
+
+    Within the file the first row of a key (by `order_by`) wins; the others are duplicates.
+    Returns (loaded, duplicate).
+    """
+    key = list(key or NATURAL_KEYS[table])
+    columns = list(columns or [c for c, _ in RAW_TABLES[table]])
+    target = target or f"raw.{table}"
+    con = ctx.con
+    keys = ", ".join(key)
+    con.execute(
+        f"""create or replace temp table _ranked as
+            select *, row_number() over (partition by {keys} order by {order_by}) as _rn
+            from {stage} where {where}"""
+    )
+    valid, first = con.execute("select count(*), count(*) filter (where _rn = 1) from _ranked").fetchone()
+    match = " and ".join(f"t.{k} = r.{k}" for k in key)
+    col_list = ", ".join(columns)
+    loaded = con.execute(
+        f"""insert into {target} ({col_list}, source_file, source_line, loaded_at)
+            select {", ".join(f"r.{c}" for c in columns)}, ?, r.source_line, ?
+            from _ranked r
+            where r._rn = 1 and not exists (select 1 from {target} t where {match})""",
+        [ctx.source_file, ctx.loaded_at],
+    ).fetchone()[0]
+    con.execute("drop table _ranked")
+    return int(loaded), int(valid - loaded)
+
+
+def _relative(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None:
+        try:
+            return path.resolve().relative_to(Path(relative_to).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.resolve().as_posix()
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                )
+            )
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return files
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
+    row = con.execute(
+        "select file_path from raw.file_manifest where sha256 = ? and status = 'loaded' limit 1", [sha]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _reader_for(fmt: str) -> Callable[[FileContext], Counts]:
+    from ingestion.readers import amazon_connect, asterisk_cdr, asterisk_queue_log, canonical, mapped
+
+    return {
+        "canonical": canonical.read,
+        "asterisk-queue-log": asterisk_queue_log.read,
+        "asterisk-cdr": asterisk_cdr.read,
+        "amazon-connect-ctr": amazon_connect.read,
+        "mapped": mapped.read,
+    }[fmt]
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("rollback")
+    con.execute("set TimeZone = 'UTC'")
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    hmac_key: bytes,
+    pseudonymiser: Pseudonymiser,
+    fmt: str,
+    mapping: Path | None,
+    relative_to: Path | None,
+) -> FileResult:
+    from ingestion.detect import detect_format
+
+    source_file = _relative(path, relative_to)
+    sha = sha256_file(path)
+    seen = _already_loaded(con, sha)
+    if seen is not None:
+        msg = "already loaded" + ("" if seen == source_file else f" as {seen}")
+        return FileResult(path, "", fmt, sha, "already_loaded", message=msg)
+    started = utc_now()
+    ctx = FileContext(con, path, source_file, pseudonymiser, hmac_key, started, mapping)
+    con.execute("begin transaction")
+    try:
+        actual_fmt = detect_format(path, source_file, mapping) if fmt == "auto" else fmt
+        counts = _reader_for(actual_fmt)(ctx)
+        total = counts.rows_loaded + counts.rows_quarantined + counts.rows_duplicate
+        if counts.rows_read != total:  # a reader bug, never a data problem: refuse rather than lie
+            raise RuntimeError(
+                f"{source_file}: row accounting broken: read {counts.rows_read} != "
+                f"loaded {counts.rows_loaded} + quarantined {counts.rows_quarantined} "
+                f"+ duplicate {counts.rows_duplicate}"
+            )
+        message = "; ".join(counts.notes)
+        con.execute(
+            "insert into raw.file_manifest values (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
+            [
+                source_file,
+                sha,
+                counts.source,
+                actual_fmt,
+                counts.rows_read,
+                counts.rows_loaded,
+                counts.rows_quarantined,
+                counts.rows_duplicate,
+                message,
+                started,
+                utc_now(),
+            ],
+        )
+        con.execute("commit")
+    except IngestError as e:
+        _rollback(con)
+        return FileResult(path, "", fmt, sha, "rejected", message=str(e))
+    except duckdb.Error as e:
+        _rollback(con)
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return FileResult(path, "", fmt, sha, "rejected", message=f"{source_file}: {first}")
+    except BaseException:
+        _rollback(con)
+        raise
+    return FileResult(
+        path,
+        counts.source,
+        actual_fmt,
+        sha,
+        "loaded",
+        counts.rows_read,
+        counts.rows_loaded,
+        counts.rows_quarantined,
+        counts.rows_duplicate,
+        message,
+        dict(counts.tables),
+    )
+
+
+def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    warehouse_path = Path(warehouse_path)
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse_path))
+    con.execute("set TimeZone = 'UTC'")  # naive timestamps mean UTC everywhere in raw
+    create_raw_tables(con)
+    return con
+
+
+def ingest_paths(
+    warehouse_path: Path,
+    paths: list[Path],
+    hmac_key: bytes,
+    *,
+    fmt: str = "auto",
+    mapping: Path | None = None,
+    progress: bool = False,
+    relative_to: Path | None = None,
+) -> list[FileResult]:
+    """Load files (folders: every file inside) into the raw layer; one result per file, in order."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {FORMATS}")
+    if mapping is not None and not Path(mapping).is_file():
+        raise FileNotFoundError(f"{mapping}: no such mapping file")
+    files = _expand(paths)
+    pseudonymiser = Pseudonymiser(hmac_key)
+    results: list[FileResult] = []
+    con = connect(warehouse_path)
+    try:
+        from ingestion.progress import FileProgress
+
+        with FileProgress(len(files), enabled=progress) as bar:
+            for path in files:
+                bar.start(path)
+                result = _load_one(con, path, hmac_key, pseudonymiser, fmt, mapping, relative_to)
+                results.append(result)
+                bar.done(result.rows_read)
+        if any(r.status == "loaded" for r in results):
+            con.execute("checkpoint")
+    finally:
+        con.close()
+    return results
+
+
+def landing_files(landing_dir: Path, sources: list[str] | None = None) -> list[Path]:
+    """Files in the landing folders, in load order (hidden and partial `.tmp`/`.part` files skipped)."""
+    landing_dir = Path(landing_dir)
+    wanted = sources or LANDING_SOURCES
+    unknown = sorted(set(wanted) - set(LANDING_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown landing sources {unknown}; known: {LANDING_SOURCES}")
+    files: list[Path] = []
+    for source in [s for s in LANDING_SOURCES if s in wanted]:
+        folder = landing_dir / source
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.rglob("*")):
+            rel_parts = f.relative_to(folder).parts
+            if not f.is_file() or any(p.startswith(".") for p in rel_parts):
+                continue
+            if f.suffix in (".tmp", ".part", ".partial"):
+                continue
+            files.append(f)
+    return files
+
+
+def ingest_landing(
+    warehouse_path: Path,
+    landing_dir: Path,
+    hmac_key: bytes,
+    *,
+    sources: list[str] | None = None,
+    progress: bool = False,
+) -> list[FileResult]:
+    """Load every landing file not yet in the manifest (format detected per file)."""
+    files = landing_files(landing_dir, sources)
+    if not files:
+        connect(warehouse_path).close()  # still leave a complete raw schema behind
+        return []
+    return ingest_paths(
+        warehouse_path,
+        files,
+        hmac_key,
+        fmt="auto",
+        progress=progress,
+        relative_to=Path(landing_dir).resolve().parent,
+    )
