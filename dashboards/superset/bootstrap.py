@@ -1,0 +1,205 @@
+"""Bootstrap a Superset instance and import the dashboards bundle (runs in the Superset venv).
+
+One process, one app start (each `superset` CLI call costs ~8 s of start-up):
+  1. metadata schema upgrade + `superset init` (only when --init is given: first run or upgrade),
+  2. the dashboards bundle, imported as assets: every object is upserted by UUID, so a re-import
+     updates in place and duplicates nothing; the database URI is templated to this instance's
+     serving file and the DuckDB lockdown is verified before anything is written,
+  3. roles Executive (view dashboards only) and Analyst (Gamma + SQL Lab on the serving database),
+  4. users admin / analyst / executive with passwords read from the instance's secret files.
+
+Usage (the `callcenter serve` command calls it; the docker image's entrypoint too):
+  SUPERSET_CONFIG_PATH=.../superset_config.py SUPERSET_SECRET_KEY=... \
+    python bootstrap.py --bundle dashboards/bundle --serving /path/serving.duckdb \
+    --secrets /path/secrets [--init]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from string import Template
+
+import yaml
+
+# The only accepted database extras: anything else in the bundle means someone loosened it.
+REQUIRED_CONNECT_ARGS = {"read_only": True}
+REQUIRED_DUCKDB_CONFIG = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "lock_configuration": True,
+}
+REQUIRED_DATABASE_FLAGS = {
+    "allow_dml": False,
+    "allow_file_upload": False,
+    "allow_ctas": False,
+    "allow_cvas": False,
+    "expose_in_sqllab": True,
+}
+
+# (username, role, first name, last name); passwords come from <secrets>/superset_<user>.password
+USERS = [
+    ("admin", "Admin", "Superset", "Admin"),
+    ("analyst", "Analyst", "Data", "Analyst"),
+    ("executive", "Executive", "Center", "Executive"),
+]
+EXECUTIVE_EXTRA_PERMISSIONS = {("menu_access", "Dashboards"), ("can_read", "Dataset")}
+
+log = logging.getLogger("bootstrap")
+
+
+class BundleError(Exception):
+    pass
+
+
+def read_bundle(bundle: Path, serving: Path) -> dict[str, str]:
+    """The bundle as {relative path: YAML text}, database URIs templated to this instance."""
+    contents: dict[str, str] = {}
+    for path in sorted(bundle.rglob("*.yaml")):
+        rel = path.relative_to(bundle).as_posix()
+        text = path.read_text(encoding="utf-8")
+        if rel.startswith("databases/"):
+            text = Template(text).substitute(SERVING_DB_PATH=str(serving))
+            check_database_locked_down(rel, yaml.safe_load(text))
+        contents[rel] = text
+    if "metadata.yaml" not in contents:
+        raise BundleError(f"{bundle}: no metadata.yaml (not an import bundle)")
+    return contents
+
+
+def check_database_locked_down(name: str, config: dict) -> None:
+    problems = [f"{k} must be {v}" for k, v in REQUIRED_DATABASE_FLAGS.items() if config.get(k) is not v]
+    connect_args = config.get("extra", {}).get("engine_params", {}).get("connect_args", {})
+    problems += [f"connect_args.{k} must be {v}" for k, v in REQUIRED_CONNECT_ARGS.items() if connect_args.get(k) is not v]
+    duck = connect_args.get("config", {})
+    problems += [f"config.{k} must be {v}" for k, v in REQUIRED_DUCKDB_CONFIG.items() if duck.get(k) is not v]
+    if "?" in config.get("sqlalchemy_uri", ""):
+        problems.append("sqlalchemy_uri must not carry query parameters (they become DuckDB settings)")
+    if problems:
+        raise BundleError(f"{name}: refusing to import a loosened connection: " + "; ".join(problems))
+
+
+def init_metadata() -> None:
+    from flask_migrate import upgrade
+    from superset import appbuilder, security_manager
+
+    upgrade()
+    appbuilder.add_permissions(update_perms=True)
+    security_manager.sync_role_definitions()
+
+
+def import_bundle(contents: dict[str, str]) -> list:
+    from superset import db, security_manager
+    from superset.commands.importers.v1.assets import ImportAssetsCommand
+    from superset.connectors.sqla.models import SqlaTable
+    from superset.models.core import Database
+
+    from superset.commands.exceptions import CommandInvalidError
+
+    command = ImportAssetsCommand(contents)
+    try:
+        command.validate()
+    except CommandInvalidError as e:  # the generic "Import failed" hides which file and key
+        raise BundleError(f"invalid bundle: {json.dumps(e.normalized_messages(), ensure_ascii=False)[:4000]}") from e
+    command.run()
+    uuids = [yaml.safe_load(t)["uuid"] for p, t in contents.items() if p.startswith("databases/")]
+    databases = db.session.query(Database).filter(Database.uuid.in_(uuids)).all()
+    for database in databases:
+        security_manager.add_permission_view_menu("database_access", database.perm)
+        # column types and new columns come from the serving file itself
+        for dataset in db.session.query(SqlaTable).filter_by(database_id=database.id):
+            dataset.fetch_metadata()
+    db.session.commit()
+    return databases
+
+
+def sync_roles(databases: list) -> None:
+    from superset import db, security_manager as sm
+
+    pvms = sm._get_all_pvms()
+    data_access = [sm.find_permission_view_menu("database_access", d.perm) for d in databases]
+
+    def is_executive(pvm) -> bool:
+        key = (pvm.permission.name, pvm.view_menu.name)
+        return sm._is_public_pvm(pvm) or sm._is_accessible_to_all(pvm) or key in EXECUTIVE_EXTRA_PERMISSIONS
+
+    def is_analyst(pvm) -> bool:
+        return sm._is_gamma_pvm(pvm) or sm._is_sql_lab_pvm(pvm)
+
+    for name, check in (("Executive", is_executive), ("Analyst", is_analyst)):
+        role = sm.add_role(name)
+        role.permissions = [p for p in pvms if check(p)] + [p for p in data_access if p]
+    db.session.commit()
+
+
+def sync_users(secrets: Path) -> None:
+    from superset import db, security_manager as sm
+
+    for username, role_name, first, last in USERS:
+        password = (secrets / f"superset_{username}.password").read_text().strip()
+        role = sm.find_role(role_name)
+        user = sm.find_user(username=username)
+        if user is None:
+            sm.add_user(username, first, last, f"{username}@callcenter.invalid", [role], password=password)
+        else:  # the secret file is the source of truth: keep role and password in step with it
+            user.roles = [role]
+            sm.reset_password(user.id, password)
+    db.session.commit()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--serving", type=Path, required=True)
+    parser.add_argument("--secrets", type=Path, required=True)
+    parser.add_argument("--init", action="store_true", help="upgrade the metadata schema and sync built-in roles")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    try:
+        contents = read_bundle(args.bundle, args.serving.resolve())
+    except (BundleError, KeyError, ValueError) as e:
+        print(f"bootstrap: {e}", file=sys.stderr)
+        return 2
+
+    from flask import g
+    from superset.app import create_app
+
+    app = create_app()
+    with app.app_context():
+        from superset import security_manager
+
+        if args.init:
+            log.info("bootstrap: metadata upgrade + init")
+            init_metadata()
+        admin = security_manager.find_user(username="admin")
+        if admin is None:  # first run: the importer needs an owner
+            sync_users_admin_only(args.secrets)
+            admin = security_manager.find_user(username="admin")
+        g.user = admin
+        log.info("bootstrap: importing %d bundle files", len(contents))
+        try:
+            databases = import_bundle(contents)
+        except BundleError as e:
+            print(f"bootstrap: {e}", file=sys.stderr)
+            return 2
+        sync_roles(databases)
+        sync_users(args.secrets)
+        print(json.dumps({"databases": [d.database_name for d in databases], "files": len(contents)}))
+    return 0
+
+
+def sync_users_admin_only(secrets: Path) -> None:
+    from superset import db, security_manager as sm
+
+    password = (secrets / "superset_admin.password").read_text().strip()
+    sm.add_user("admin", "Superset", "Admin", "admin@callcenter.invalid", [sm.find_role("Admin")], password=password)
+    db.session.commit()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

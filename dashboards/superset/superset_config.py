@@ -1,0 +1,118 @@
+"""Superset configuration for the contact-center stack (Superset 6.1).
+
+Everything instance-specific comes from the environment, so the same file serves the embedded
+`callcenter serve` (SQLite metadata under <data-dir>/superset/) and the docker-compose deployment
+(Postgres metadata, Redis cache). No secret has a default: the process refuses to start without
+SUPERSET_SECRET_KEY.
+
+The DuckDB lockdown is enforced here, at connection time, for every DuckDB engine Superset creates
+(DB_CONNECTION_MUTATOR), so neither an edited database in the UI nor a re-imported bundle can
+loosen it: read-only, no external (file/network) access, no extension auto-install/auto-load,
+configuration locked so SQL Lab cannot SET it back.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]  # fail fast: never a default key (CVE-2023-27524)
+PREVIOUS_SECRET_KEY = os.environ.get("SUPERSET_PREVIOUS_SECRET_KEY") or None
+
+_HOME = os.environ.get("SUPERSET_HOME", os.path.expanduser("~/.superset"))
+SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_DB_URI") or f"sqlite:///{_HOME}/superset.db"
+
+# --- interface: Chinese and English ------------------------------------------------------------
+LANGUAGES = {
+    "zh": {"flag": "cn", "name": "简体中文"},
+    "en": {"flag": "us", "name": "English"},
+}
+BABEL_DEFAULT_LOCALE = os.environ.get("SUPERSET_DEFAULT_LOCALE", "zh")
+APP_NAME = "呼叫中心 Contact Center"
+
+# --- sessions, CSRF, headers -------------------------------------------------------------------
+WTF_CSRF_ENABLED = True
+TALISMAN_ENABLED = True  # the docs disagree on the default: set it explicitly
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# HTTPS terminates at the reverse proxy in production; the embedded demo is plain http on 127.0.0.1.
+SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_COOKIE_SECURE", "false").lower() == "true"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+PUBLIC_ROLE_LIKE = None
+AUTH_USER_REGISTRATION = False
+
+FEATURE_FLAGS = {
+    "ENABLE_TEMPLATE_PROCESSING": False,  # no Jinja in SQL Lab: one less injection surface
+    "DASHBOARD_RBAC": True,
+    "RLS_IN_SQLLAB": True,
+    "ALERT_REPORTS": False,
+    "THUMBNAILS": False,
+}
+
+# --- cache: Redis in production, a shared file cache for the embedded instance ----------------
+_REDIS_URL = os.environ.get("SUPERSET_REDIS_URL")
+if _REDIS_URL:
+    _cache = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": _REDIS_URL}
+else:  # FileSystemCache is shared by all gunicorn workers, SimpleCache would not be
+    _cache = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": os.path.join(_HOME, "cache")}
+CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 300, "CACHE_KEY_PREFIX": "superset_"}
+DATA_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 600, "CACHE_KEY_PREFIX": "superset_data_"}
+FILTER_STATE_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 86400, "CACHE_KEY_PREFIX": "superset_filter_"}
+EXPLORE_FORM_DATA_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 86400, "CACHE_KEY_PREFIX": "superset_explore_"}
+
+# --- SQL Lab -----------------------------------------------------------------------------------
+SQLLAB_TIMEOUT = 60
+SQL_MAX_ROW = 100_000
+SQLLAB_CTAS_NO_LIMIT = False
+# A function blocklist cannot stop replacement scans (FROM '/etc/passwd'); the DuckDB lockdown
+# below does. This is defence in depth and a clearer error message for the obvious attempts.
+DISALLOWED_SQL_FUNCTIONS = {
+    "duckdb": {
+        "read_csv",
+        "read_csv_auto",
+        "read_text",
+        "read_blob",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_ndjson",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "glob",
+        "getenv",
+        "sniff_csv",
+    },
+}
+
+# --- DuckDB lockdown ---------------------------------------------------------------------------
+# Startup options (duckdb.connect(config=...)); lock_configuration must come last in effect, and
+# it does, because DuckDB applies startup options before any statement can run.
+DUCKDB_LOCKDOWN = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "lock_configuration": True,
+}
+# connect_args duckdb-engine understands that would run code or open files after connect.
+_DUCKDB_UNSAFE_CONNECT_ARGS = ("preload_extensions", "register_filesystems", "url_config")
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802
+    """Force every DuckDB connection read-only and locked down, whatever the stored settings say."""
+    if uri.drivername.split("+")[0] not in ("duckdb", "motherduck"):
+        return uri, params
+    # duckdb-engine applies URL query parameters as DuckDB settings *after* connect_args: drop them.
+    uri = uri.set(query={})
+    connect_args = dict(params.get("connect_args") or {})
+    for key in _DUCKDB_UNSAFE_CONNECT_ARGS:
+        connect_args.pop(key, None)
+    config = dict(connect_args.get("config") or {})
+    config.update(DUCKDB_LOCKDOWN)
+    connect_args["config"] = config
+    connect_args["read_only"] = True
+    params = {**params, "connect_args": connect_args}
+    return uri, params
