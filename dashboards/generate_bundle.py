@@ -357,36 +357,53 @@ DATASETS = {
             "month",
         ),
         Dataset(
-            "agg_stress_dimension_group",
-            "压力维度 × 分组 Stress dimension by group",
-            [("wave", V), ("group_type", V), ("group_value", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V)]
-            + [("respondents", I), ("mean_score", F), ("high_stress_num", F), ("high_stress_den", F), ("suppressed", B)],
+            "agg_stress_wave",
+            "调查回收 Survey response by wave",
+            [("wave", V), ("grouping", V), ("group_value", V), ("distributed", I), ("returned", I)]
+            + [(c, I) for c in ("response_rate_num", "response_rate_den", "completion_num", "completion_den", "straightlined", "comments")]
+            + [("suppressed", B), ("comments_suppressed", B)],
             [
-                count("respondents_n", "答卷数", "Respondents", "sum(respondents)", anchor="stress-survey"),
-                count("mean_score_weighted", "维度均分", "Dimension mean (1-5)", "sum(mean_score * respondents) / nullif(sum(respondents), 0)", ",.2f", "stress-survey"),
-                m("high_stress_share", ratio("high_stress_num", "high_stress_den")),
+                count("returned_n", "回收问卷", "Questionnaires returned", "sum(returned)", anchor="stress-survey"),
+                count("survey_response_rate", "回收率", "Survey response rate", ratio("response_rate_num", "response_rate_den"), PCT, "stress-survey"),
             ],
+            None,
+        ),
+        Dataset(
+            "agg_stress_dimension",
+            "压力维度 × 分组 Stress dimension by group",
+            [("wave", V), ("instrument", V), ("grouping", V), ("group_value", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V)]
+            + [("dimension_order", I), ("n", I), ("n_label", V), ("mean_score", F), ("sd_score", F), ("ci_low", F), ("ci_high", F)]
+            + [("high_stress_num", I), ("high_stress_den", I), ("high_stress_wilson_low", F), ("high_stress_wilson_high", F)]
+            + [("midpoint", F), ("t_vs_midpoint", F), ("t_df", F), ("p_vs_midpoint", F), ("stressor_type", V), ("small_n", B), ("suppressed", B)],
+            [m("high_stress_share", ratio("high_stress_num", "high_stress_den"))],
             None,
         ),
         Dataset(
             "agg_stress_reliability",
             "量表信度 Scale reliability",
-            [("wave", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V), ("items", I), ("n", I), ("cronbach_alpha", F)],
+            [("wave", V), ("instrument", V), ("scope", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V), ("row_type", V)]
+            + [("item_code", V), ("n_respondents", I), ("n_items", I), ("alpha", F), ("alpha_if_item_deleted", F), ("item_rest_r", F)]
+            + [("kmo", F), ("bartlett_chi2", F), ("bartlett_df", I), ("bartlett_p", F), ("suppressed", B)],
             [],
             None,
         ),
         Dataset(
             "agg_stress_group_tests",
             "分组差异检验 Group difference tests",
-            [("wave", V), ("dimension_code", V), ("group_type", V), ("test", V), ("statistic", F), ("p_value", F), ("effect_size", F), ("suppressed", B)],
+            [("wave", V), ("instrument", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V), ("grouping", V)]
+            + [("n_groups", I), ("groups_tested", V), ("n_total", I), ("test", V), ("statistic", F), ("df1", F), ("df2", F)]
+            + [("p_value", F), ("significant", B), ("effect_size_name", V), ("effect_size", F), ("cohens_d", F)]
+            + [("highest_group", V), ("highest_mean", F), ("lowest_group", V), ("lowest_mean", F)],
             [],
             None,
         ),
         Dataset(
             "agg_stress_workload",
             "压力与工作负荷 Stress vs workload by team",
-            [("wave", V), ("team", V), ("dimension_code", V), ("respondents", I), ("mean_score", F), ("suppressed", B)]
-            + [("occupancy", F), ("contacts_per_logged_in_hour", F), ("night_shifts", I), ("max_consecutive_days", I)],
+            [("wave", V), ("instrument", V), ("team", V), ("dimension_code", V), ("dimension_zh", V), ("dimension_en", V)]
+            + [("n", I), ("n_label", V), ("mean_score", F), ("high_stress_num", I), ("high_stress_den", I), ("suppressed", B)]
+            + [("agents", I), ("occupancy", F), ("contacts_per_logged_in_hour", F), ("night_shifts_per_agent_month", F)]
+            + [("consecutive_work_days_max_avg", F), ("has_workload", B)],
             [],
             None,
         ),
@@ -649,25 +666,29 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 "_extra_filters": ["complaint"], "annotation_layers": []}, 12, 50)],
     ]
     stress = [
-        [big_number_total("stress_respondents", "答卷数 Respondents", "agg_stress_dimension_group", "respondents_n", INT, 4,
-                          filters=["group_type = 'all'", "dimension_code = 'ALL'"]),
-         Chart("stress_markdown", "", "markdown_note", "agg_stress_dimension_group", {}, 8, 30)],
-        [table("stress_by_group", "维度得分(按组, 少于5人的格子已隐藏) Dimension scores by group (cells < 5 suppressed)",
-               "agg_stress_dimension_group",
-               columns=["group_type", "group_value", "dimension_zh", "dimension_en", "respondents", "mean_score", "high_stress_num",
-                        "high_stress_den", "suppressed"],
-               order_by=[("group_type", True), ("group_value", True)], where="dimension_code <> 'ALL'", width=12, height=60,
-               time_filter_=False)],
-        [table("stress_reliability", "信度 Cronbach's α", "agg_stress_reliability",
-               columns=["dimension_zh", "dimension_en", "items", "n", "cronbach_alpha"], order_by=[("dimension_code", True)],
-               width=6, time_filter_=False),
+        [big_number_total("stress_returned", "回收问卷 Questionnaires returned", "agg_stress_wave", "returned_n", INT, 3,
+                          filters=["grouping = 'all'"]),
+         big_number_total("stress_response_rate", "回收率 Response rate", "agg_stress_wave", "survey_response_rate", PCT, 3,
+                          filters=["grouping = 'all'"]),
+         Chart("stress_markdown", "", "markdown_note", "agg_stress_dimension", {}, 6, 30)],
+        [table("stress_by_group", "维度得分(按组; <5人的格子显示为已隐藏) Dimension scores by group (cells < 5 shown as suppressed)",
+               "agg_stress_dimension",
+               columns=["grouping", "group_value", "dimension_zh", "dimension_en", "n_label", "mean_score", "ci_low", "ci_high",
+                        "high_stress_num", "high_stress_den", "stressor_type", "suppressed"],
+               order_by=[("grouping", True), ("group_value", True), ("dimension_order", True)], width=12, height=70,
+               row_limit=2000)],
+        [table("stress_reliability", "信度与效度 Reliability (Cronbach's α, KMO, Bartlett)", "agg_stress_reliability",
+               columns=["scope", "dimension_zh", "dimension_en", "n_respondents", "n_items", "alpha", "kmo", "bartlett_chi2",
+                        "bartlett_df", "bartlett_p", "suppressed"],
+               order_by=[("scope", False), ("dimension_code", True)], where="row_type = 'scale'", width=6),
          table("stress_group_tests", "分组差异检验 Group differences (Welch t / ANOVA)", "agg_stress_group_tests",
-               columns=["dimension_code", "group_type", "test", "statistic", "p_value", "effect_size", "suppressed"],
-               order_by=[("p_value", True)], width=6, time_filter_=False)],
+               columns=["dimension_zh", "grouping", "test", "statistic", "p_value", "significant", "effect_size_name",
+                        "effect_size", "groups_tested"],
+               order_by=[("p_value", True)], width=6)],
         [table("stress_workload", "压力与工作负荷(按组) Stress vs workload by team", "agg_stress_workload",
-               columns=["team", "dimension_code", "respondents", "mean_score", "occupancy", "contacts_per_logged_in_hour",
-                        "night_shifts", "max_consecutive_days", "suppressed"],
-               order_by=[("team", True)], width=12, time_filter_=False)],
+               columns=["team", "dimension_zh", "n_label", "mean_score", "occupancy", "contacts_per_logged_in_hour",
+                        "night_shifts_per_agent_month", "consecutive_work_days_max_avg", "suppressed"],
+               order_by=[("team", True), ("dimension_code", True)], width=12)],
     ]
     dq = [
         [big_number_total("dq_checks_total", "检查数 Checks run", "dq_results", "checks", INT, 4),
@@ -711,7 +732,7 @@ FILTER_COLUMNS = {
     "queue": ("队列 Queue", "queue_code", ["agg_queue_daily", "agg_queue_interval", "agg_fcr_daily", "agg_csat_daily", "fct_queue_stints", "agg_staffing_interval"]),
     "team": ("班组 Team", "team", ["agg_agent_daily", "agg_agent_monthly_scorecard"]),
     "site": ("站点 Site", "site_code", ["agg_queue_daily", "agg_queue_interval", "agg_agent_daily", "fct_contacts", "agg_staffing_interval"]),
-    "wave": ("调查批次 Survey wave", "wave", ["agg_stress_dimension_group"]),
+    "wave": ("调查批次 Survey wave", "wave", ["agg_stress_wave", "agg_stress_dimension"]),
     "source": ("数据源 Source", "source", ["dq_quarantine_summary", "dq_source_freshness"]),
 }
 DASHBOARD_FILTERS = {
