@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from simulator import exports, render
@@ -262,7 +263,7 @@ def _contact_refs(seg, first_entry, telephony: str) -> list[str]:
     if telephony == "asterisk":
         return render.asterisk_uniqueids(seg, first_entry).to_pylist()
     if telephony == "amazon-connect":
-        return [render.connect_contact_id(int(c), 1) for c in seg["contact"]]
+        return [render.connect_contact_id(c, 1) for c in render.contact_ids(seg["contact"]).to_pylist()]
     return render.contact_ids(seg["contact"]).to_pylist()
 
 
@@ -301,12 +302,6 @@ def _write_truth_segments(center, seg, first_entry, path: Path) -> None:
                 pa.string(),
             ),
             "asterisk_uniqueid": render.asterisk_uniqueids(seg, first_entry),
-            "connect_contact_id": pa.array(
-                [
-                    render.connect_contact_id(int(c), int(s))
-                    for c, s in zip(seg["contact"], seg["seq"], strict=True)
-                ]
-            ),
         }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -328,8 +323,11 @@ def _survey_contacts(center, seg, first_entry, telephony: str) -> pd.DataFrame:
         }
     )
     df["ref"] = _contact_refs(seg, first_entry, telephony)
-    digits = render.e164_numbers(seg["caller"], site).astype(str)
-    df["masked"] = [d[2:5] + "****" + d[-4:] for d in digits]
+    digits = pc.cast(pa.array(render.e164_numbers(seg["caller"], site)), pa.string())
+    masked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(digits, 2, 5), pc.utf8_slice_codeunits(digits, -4), "****"
+    )
+    df["masked"] = masked.to_numpy(zero_copy_only=False)
     df.loc[render.is_withheld(seg["caller"]), "masked"] = ""
     g = df.groupby("contact", sort=False)
     out = pd.DataFrame(
@@ -355,6 +353,14 @@ def _team_occupancy(center, handle: np.ndarray, avail: np.ndarray) -> dict[int, 
         if h + a > 0:
             occ[int(t)] = float(h / (h + a))
     return occ
+
+
+# the same md5-based ContactId as render.connect_contact_id(contact_id, 1)
+CONNECT_ID_SQL = (
+    "substr(md5(contact_id || '/1'), 1, 8) || '-' || substr(md5(contact_id || '/1'), 9, 4) || '-4' || "
+    "substr(md5(contact_id || '/1'), 14, 3) || '-a' || substr(md5(contact_id || '/1'), 18, 3) || '-' || "
+    "substr(md5(contact_id || '/1'), 21, 12)"
+)
 
 
 def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
@@ -421,7 +427,7 @@ def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
                    any_value(kind) filter (where segment_seq = 1) as kind,
                    any_value(caller_ref) as caller_ref,
                    any_value(asterisk_uniqueid) as asterisk_uniqueid,
-                   any_value(connect_contact_id) filter (where segment_seq = 1) as connect_contact_id
+                   any_value(asterisk_uniqueid) is not null as _has_uid
             from read_parquet('{parts}') group by contact_id
           ),
           n as (
@@ -429,7 +435,8 @@ def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
                         as next_contact_ts
             from c
           )
-          select * exclude (caller_ref),
+          select * exclude (caller_ref, _has_uid),
+                 {CONNECT_ID_SQL} as connect_contact_id,
                  caller_ref is null as caller_withheld,
                  next_contact_ts is not null and next_contact_ts <= first_entry_ts + interval 7 days
                    and caller_ref is not null as repeat_within_7d,

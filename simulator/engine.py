@@ -13,6 +13,7 @@ unresolved contact are fed back as future arrivals.
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -80,21 +81,45 @@ def draw_attributes(rng: np.random.Generator, q: Queue, n: int) -> dict[str, np.
 
 
 class _Buffer:
-    """Pre-drawn attributes for contacts created during the loop (transfers, repeats)."""
+    """Pre-drawn attributes for contacts created during the loop (transfers, repeats).
+
+    ``take()`` hands out a running index; ``gather()`` turns the indices used in a chunk back into
+    arrays and forgets blocks nobody can reference any more (bounded memory).
+    """
+
+    BLOCK = 4096
 
     def __init__(self, rng: np.random.Generator, q: Queue):
-        self.rng, self.q, self.pos, self.data = rng, q, 0, {}
+        self.rng, self.q = rng, q
+        self.blocks: dict[int, dict[str, np.ndarray]] = {}
+        self.next = 0
+        self.data: dict[str, list] = {}
         self._refill()
 
     def _refill(self) -> None:
-        self.data = {k: v.tolist() for k, v in draw_attributes(self.rng, self.q, 4096).items()}
-        self.pos = 0
+        block = draw_attributes(self.rng, self.q, self.BLOCK)
+        self.blocks[self.next // self.BLOCK] = block
+        self.data = {k: v.tolist() for k, v in block.items()}
 
     def take(self) -> int:
-        if self.pos >= 4096:
+        """Index into ``self.data`` of a fresh row; its global index is ``self.next - 1``."""
+        if self.next and self.next % self.BLOCK == 0:
             self._refill()
-        self.pos += 1
-        return self.pos - 1
+        self.next += 1
+        return (self.next - 1) % self.BLOCK
+
+    def gather(self, global_idx: np.ndarray) -> dict[str, np.ndarray]:
+        block_no, offset = global_idx // self.BLOCK, global_idx % self.BLOCK
+        out = {}
+        for k in self.blocks[max(self.blocks)]:
+            out[k] = np.empty(len(global_idx), dtype=self.blocks[max(self.blocks)][k].dtype)
+            for bn in np.unique(block_no):
+                m = block_no == bn
+                out[k][m] = self.blocks[int(bn)][k][offset[m]]
+        current = (self.next - 1) // self.BLOCK if self.next else 0
+        for bn in [bn for bn in self.blocks if bn < current]:
+            del self.blocks[bn]
+        return out
 
 
 @dataclass
@@ -177,7 +202,6 @@ def simulate_chunk(
     """Run the queues over one chunk of time; returns one row per queue stint (segment)."""
     queues = center.queues
     n_new = len(arrivals["t"])
-    attrs = {k: [] for k in draw_attributes(rng, queues[0], 0)}
     # attributes of the chunk's new arrivals, drawn per queue (vectorised), scattered back in time order
     merged = {k: np.empty(n_new, dtype=v.dtype) for k, v in draw_attributes(rng, queues[0], 1).items()}
     for qi, q in enumerate(queues):
@@ -187,41 +211,55 @@ def simulate_chunk(
     new_cols = {k: v.tolist() for k, v in merged.items()}
     t_new, q_new, c_new = arrivals["t"].tolist(), arrivals["q"].tolist(), arrivals["caller"].tolist()
     xfer_targets = [
-        [queues.index(next(x for x in queues if x.code == c)) for c in q.behaviour.transfer_targets]
+        [next(i for i, x in enumerate(queues) if x.code == c) for c in q.behaviour.transfer_targets]
         for q in queues
     ]
     complaints_q = {q.site: i for i, q in enumerate(queues) if q.code == "complaints"}
     timeout = [q.behaviour.timeout_s for q in queues]
     site_of = [q.site for q in queues]
 
-    out = {k: [] for k in ("q", "t", "caller", "contact", "seq", "kind", "agent", "answer", "end", "outcome")}
+    # per segment: where its attributes come from (new arrival index, or -1 and the dyn row)
+    o_src, o_contact, o_agent, o_answer, o_end, o_outcome = [], [], [], [], [], []
+    d_row, d_q, d_t, d_caller, d_seq, d_kind, d_gidx = [], [], [], [], [], [], []
     heaps, free_at, pending = state.heaps, state.free_at, state.pending
     WS, WE = center.windows_start, center.windows_end
     heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+    log = math.log
     i = 0
+    row = -1
     while True:
         if pending and pending[0][0] < t_end and (i >= n_new or pending[0][0] < t_new[i]):
             t, _, qi, caller, contact, seq, kind = heappop(pending)
             buf = buffers[qi]
             j = buf.take()
             a = buf.data
+            row += 1
+            o_src.append(-1)
+            d_row.append(row)
+            d_q.append(qi)
+            d_t.append(t)
+            d_caller.append(caller)
+            d_seq.append(seq)
+            d_kind.append(kind)
+            d_gidx.append(buf.next - 1)
         elif i < n_new:
             t, qi, caller = t_new[i], q_new[i], c_new[i]
             state.contact_seq += 1
-            contact, seq, kind = state.contact_seq, 1, KIND_NEW
+            contact, seq = state.contact_seq, 1
             a, j = new_cols, i
+            row += 1
+            o_src.append(i)
             i += 1
         else:
             break
-        for k in attrs:
-            attrs[k].append(a[k][j])
         h = heaps[qi]
         s = INF
         ag = -1
         while h:
             f, ag = h[0]
             target = f if f > t else t
-            s = free_at[ag] if free_at[ag] > target else target
+            fa = free_at[ag]
+            s = fa if fa > target else target
             ws = WS[ag]
             w = bisect_right(ws, s) - 1
             if w < 0 or s >= WE[ag][w]:
@@ -235,10 +273,10 @@ def simulate_chunk(
                 heapreplace(h, (s, ag))
                 continue
             break
-        patience = a["patience"][j]
         if s >= INF or s - t > EMPTY_GAP_S:
             outcome, agent, answer, end = OVERFLOW, -1, -1, t + 2
         else:
+            patience = a["patience"][j]
             answer = s + a["ring"][j]
             limit = timeout[qi]
             if answer - t > patience or answer - t > limit:
@@ -251,45 +289,77 @@ def simulate_chunk(
                 answer = -1
             else:
                 agent = ag
-                talk_end = answer + a["talk"][j] + a["hold"][j]
-                busy = talk_end + a["acw"][j]
+                end = answer + a["talk"][j] + a["hold"][j]
+                busy = end + a["acw"][j]
                 free_at[ag] = busy
                 heapreplace(h, (busy, ag))
-                end = talk_end
-                slot = a["xfer_slot"][j]
-                outcome = TRANSFERRED if slot >= 0 else ANSWERED
-        out["q"].append(qi)
-        out["t"].append(t)
-        out["caller"].append(caller)
-        out["contact"].append(contact)
-        out["seq"].append(seq)
-        out["kind"].append(kind)
-        out["agent"].append(agent)
-        out["answer"].append(answer)
-        out["end"].append(end)
-        out["outcome"].append(outcome)
+                outcome = TRANSFERRED if a["xfer_slot"][j] >= 0 else ANSWERED
+        o_contact.append(contact)
+        o_agent.append(agent)
+        o_answer.append(answer)
+        o_end.append(end)
+        o_outcome.append(outcome)
         # what the caller does next
         state.serial += 1
-        u2, u3 = a["u2"][j], a["u3"][j]
         if outcome == TRANSFERRED:
             target_q = xfer_targets[qi][a["xfer_slot"][j]]
             heappush(pending, (end + 2, state.serial, target_q, caller, contact, seq + 1, KIND_TRANSFER))
         elif outcome == ANSWERED:
-            resolved = a["resolved"][j]
-            if (not resolved and u2 < 0.7) or (resolved and u2 < 0.06):
-                delay = int(600 + (86400 * 1.2 * -np.log(max(u3, 1e-9)) if not resolved else u3 * 10 * 86400))
-                next_q = complaints_q.get(site_of[qi], qi) if (not resolved and u3 < 0.15) else qi
-                state.contact_seq += 1
-                heappush(
-                    pending, (end + delay, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT)
-                )
-        elif u2 < (0.3 if end - t < 5 else 0.5):  # call back after giving up
-            delay = int(60 + 1800 * -np.log(max(u3, 1e-9)))
+            u2 = a["u2"][j]
+            if u2 < 0.7:
+                resolved = a["resolved"][j]
+                if not resolved or u2 < 0.06:
+                    u3 = a["u3"][j]
+                    if resolved:
+                        delay = 600 + int(u3 * 10 * 86400)
+                        next_q = qi
+                    else:
+                        delay = 600 + int(86400 * 1.2 * -log(u3 if u3 > 1e-9 else 1e-9))
+                        next_q = complaints_q.get(site_of[qi], qi) if u3 < 0.15 else qi
+                    state.contact_seq += 1
+                    heappush(
+                        pending,
+                        (end + delay, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT),
+                    )
+        elif a["u2"][j] < (0.3 if end - t < 5 else 0.5):  # call back after giving up
+            u3 = a["u3"][j]
+            delay = 60 + int(1800 * -log(u3 if u3 > 1e-9 else 1e-9))
             state.contact_seq += 1
             heappush(pending, (end + delay, state.serial, qi, caller, state.contact_seq, 1, KIND_REPEAT))
-    seg = {k: np.array(v, dtype=np.int64) for k, v in out.items()}
-    for k, v in attrs.items():
-        seg[k] = np.array(v)
+
+    src = np.array(o_src, dtype=np.int64)
+    n = len(src)
+    is_new = src >= 0
+    seg = {
+        "contact": np.array(o_contact, dtype=np.int64),
+        "agent": np.array(o_agent, dtype=np.int64),
+        "answer": np.array(o_answer, dtype=np.int64),
+        "end": np.array(o_end, dtype=np.int64),
+        "outcome": np.array(o_outcome, dtype=np.int64),
+    }
+    d_row_a = np.array(d_row, dtype=np.int64)
+    for key, new_vals, dyn_vals in (
+        ("q", arrivals["q"], d_q),
+        ("t", arrivals["t"], d_t),
+        ("caller", arrivals["caller"], d_caller),
+        ("seq", np.ones(n_new, dtype=np.int64), d_seq),
+        ("kind", np.full(n_new, KIND_NEW, dtype=np.int64), d_kind),
+    ):
+        col = np.empty(n, dtype=np.int64)
+        col[is_new] = np.asarray(new_vals)[src[is_new]]
+        col[d_row_a] = np.array(dyn_vals, dtype=np.int64)
+        seg[key] = col
+    d_q_a, d_gidx_a = np.array(d_q, dtype=np.int64), np.array(d_gidx, dtype=np.int64)
+    for k, v in merged.items():
+        col = np.empty(n, dtype=v.dtype)
+        col[is_new] = v[src[is_new]]
+        seg[k] = col
+    for qi, buf in enumerate(buffers):
+        m = d_q_a == qi
+        if m.any():
+            got = buf.gather(d_gidx_a[m])
+            for k in merged:
+                seg[k][d_row_a[m]] = got[k]
     answered = seg["agent"] >= 0
     for k in ("talk", "hold", "acw", "ring"):
         seg[k] = np.where(answered, seg[k], 0)
@@ -298,10 +368,8 @@ def simulate_chunk(
     table = np.full((len(queues), 4), -1, dtype=np.int64)
     for qi, targets in enumerate(xfer_targets):
         table[qi, : len(targets)] = targets
-    seg["xfer_to"] = (
-        np.where(seg["outcome"] == TRANSFERRED, table[seg["q"], np.maximum(seg["xfer_slot"], 0)], -1)
-        if len(seg["q"])
-        else np.zeros(0, dtype=np.int64)
+    seg["xfer_to"] = np.where(
+        seg["outcome"] == TRANSFERRED, table[seg["q"], np.maximum(seg["xfer_slot"], 0)], -1
     )
     seg["xfer_attended"] = seg["xfer_attended"] & (seg["outcome"] == TRANSFERRED)
     seg["complaint"] = seg["complaint"] & answered

@@ -7,7 +7,9 @@ simulator writes is by construction one the mapped reader accepts.
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+import re
+import zipfile
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,21 @@ from openpyxl import Workbook
 from simulator.center import Center
 from simulator.config import SITE_NAME_ZH, headers, load_mapping, load_stress_items, value_label
 
-XLSX_MAX_ROWS = 60_000  # larger exports go to CSV: openpyxl writes ~50k rows/s
+XLSX_MAX_CELLS = 30_000  # larger exports go to CSV: openpyxl manages only ~10-20k cells/s here
+
+
+FIXED_TIME = datetime(2026, 1, 1)
+
+
+def _normalize_zip(path: Path) -> None:
+    """Fixed timestamps inside the .xlsx zip, so the same seed gives byte-identical files."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "docProps/core.xml":  # openpyxl stamps the save time as "modified"
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
 def write_rows(path: Path, header: list[str], rows: list[list], encoding: str = "gb18030") -> int:
@@ -31,7 +47,10 @@ def write_rows(path: Path, header: list[str], rows: list[list], encoding: str = 
         ws.append(header)
         for r in rows:
             ws.append(r)
+        wb.properties.creator = "callcenter simulate"
+        wb.properties.created = wb.properties.modified = FIXED_TIME
         wb.save(tmp)
+        _normalize_zip(tmp)
     else:
         with tmp.open("w", encoding=encoding, newline="") as f:
             w = csv.writer(f)
@@ -77,7 +96,7 @@ def write_roster(center: Center, landing: Path) -> list[Path]:
                     end.isoformat() if end and end <= d else "",
                 ]
             )
-        ext = "xlsx" if k % 2 == 0 and len(rows) <= XLSX_MAX_ROWS else "csv"
+        ext = "xlsx" if k % 2 == 0 and len(rows) * len(header) <= XLSX_MAX_CELLS else "csv"
         path = landing / "roster" / f"roster_{d.isoformat()}.{ext}"
         write_rows(path, header, rows)
         written.append(path)
@@ -120,7 +139,7 @@ def write_schedules(center: Center, landing: Path, start: date, end: date) -> li
                     strict=True,
                 )
             )
-            ext = "xlsx" if site == "lon" and len(rows) <= XLSX_MAX_ROWS else "csv"
+            ext = "xlsx" if site == "lon" and len(rows) * len(header) <= XLSX_MAX_CELLS else "csv"
             path = landing / "schedules" / f"schedule_{mon}_{site}.{ext}"
             write_rows(path, header, rows)
             written.append(path)
@@ -191,7 +210,7 @@ def write_csat(responses: pd.DataFrame, landing: Path, label: str, index: int, t
             responses["comment"], responses["masked_number"], strict=True,
         )
     ]  # fmt: skip
-    ext = "xlsx" if index % 3 == 1 and len(rows) <= XLSX_MAX_ROWS else "csv"
+    ext = "xlsx" if index % 3 == 1 and len(rows) * len(header) <= XLSX_MAX_CELLS else "csv"
     path = landing / "customer_surveys" / f"csat_{label}.{ext}"
     write_rows(path, header, rows, encoding="utf-8-sig")
     return path
@@ -274,7 +293,7 @@ def write_stress_survey(
                     v = straight_value
                 else:
                     latent = DIMENSION_BASE.get(it["dimension_code"], 3.0) + shift + rng.normal(0, 0.75)
-                    v = int(np.clip(np.rint(latent), 1, 5))
+                    v = min(5, max(1, round(latent)))
                     if it["reverse_keyed"]:
                         v = 6 - v
                 answers.append(label[v])
@@ -305,6 +324,8 @@ def write_stress_survey(
                     "希望合理安排排班，增加休息时间" if rng.random() < 0.15 else "",
                 ]
             )
+        if len(rows) * len(header) > XLSX_MAX_CELLS:
+            ext = "csv"
         path = landing / "stress_survey" / f"stress_survey_{wave}.{ext}"
         write_rows(path, header, rows, encoding="utf-8-sig")
         written.append(path)

@@ -11,6 +11,7 @@ Rendering uses its own random stream, so the calls themselves never depend on th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -78,8 +79,10 @@ def caller_numbers(caller: np.ndarray, site: np.ndarray, rng: np.random.Generato
 
 
 def iso_utc(epoch: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """ISO-8601 UTC text ('2026-03-02T01:02:03Z'); casting is ~50x faster than strftime."""
     ts = pa.array(epoch.astype("datetime64[s]"), mask=None if valid is None else ~valid)
-    return pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ")
+    text = pc.utf8_replace_slice(pc.cast(ts, pa.string()), 10, 11, "T")
+    return pc.binary_join_element_wise(text, pa.scalar("Z"), "")
 
 
 def segments_table(center: Center, seg: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Table:
@@ -393,8 +396,10 @@ def cdr_rows(center: Center, seg: dict[str, np.ndarray], first_entry: np.ndarray
 # ---------------------------------------------------------------- Amazon Connect
 
 
-def connect_contact_id(contact: int, seq: int) -> str:
-    return str(uuid.uuid5(CONNECT_NS, f"{contact}/{seq}"))
+def connect_contact_id(contact_id: str, seq: int) -> str:
+    """A stable UUID-shaped ContactId (md5 of '<contact_id>/<seq>'; the truth computes the same in SQL)."""
+    h = hashlib.md5(f"{contact_id}/{seq}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
 def _iso(e: int) -> str:
@@ -406,9 +411,10 @@ def ctr_records(center: Center, seg: dict[str, np.ndarray], first_entry: np.ndar
     site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
     digits = e164_numbers(seg["caller"], site).astype(str)
     withheld = is_withheld(seg["caller"])
+    ids = contact_ids(seg["contact"]).to_pylist()
     records = []
     for i in range(len(seg["t"])):
-        c, s = int(seg["contact"][i]), int(seg["seq"][i])
+        c, s = ids[i], int(seg["seq"][i])
         q = queues[seg["q"][i]]
         cid = connect_contact_id(c, s)
         answered = seg["agent"][i] >= 0
