@@ -80,9 +80,13 @@ def _with_parent(cells: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     return cells.drop(columns="nested_parent")
 
 
-def _apply_suppression(cells: pd.DataFrame, keys: list[str], min_n: int, stat_cols: list[str]) -> pd.DataFrame:
+def _apply_suppression(
+    cells: pd.DataFrame, keys: list[str], min_n: int, stat_cols: list[str]
+) -> pd.DataFrame:
     cells = cells.copy()
-    hidden = st.suppress_cells(cells, "n", _suppression_partitions(cells, keys), min_n, label_col="group_value")
+    hidden = st.suppress_cells(
+        cells, "n", _suppression_partitions(cells, keys), min_n, label_col="group_value"
+    )
     primary = cells["n"] < min_n
     cells["suppressed"] = hidden
     cells["n_label"] = np.where(primary, f"<{min_n}", np.where(hidden, f">={min_n}", cells["n"].astype(str)))
@@ -116,7 +120,9 @@ def build_wave(flagged: pd.DataFrame, waves: pd.DataFrame, settings: Settings) -
     dist = pd.concat(
         [
             dist.rename(columns={"project_group": "group_value"}).assign(grouping="project_group"),
-            dist.groupby("wave", as_index=False)["distributed"].sum().assign(grouping="all", group_value="all"),
+            dist.groupby("wave", as_index=False)["distributed"]
+            .sum()
+            .assign(grouping="all", group_value="all"),
         ],
         ignore_index=True,
     )
@@ -127,7 +133,9 @@ def build_wave(flagged: pd.DataFrame, waves: pd.DataFrame, settings: Settings) -
     out["n"] = out["returned"]
     out["parent_group"] = "*"
     keys = ["wave"]
-    hidden = st.suppress_cells(out, "n", _suppression_partitions(out, keys), settings.min_cell_n, "group_value")
+    hidden = st.suppress_cells(
+        out, "n", _suppression_partitions(out, keys), settings.min_cell_n, "group_value"
+    )
     hidden_comments = st.suppress_cells(
         out, "n", _suppression_partitions(out, keys), settings.min_comment_n, "group_value"
     )
@@ -224,7 +232,9 @@ def build_item(
         .reset_index()
         .merge(meta, on=["instrument", "item_code"], how="left")
     )
-    cells["agree_num"] = [int((s >= t).sum()) for s, t in zip(cells["scores"], cells["high_score_threshold"], strict=True)]
+    cells["agree_num"] = [
+        int((s >= t).sum()) for s, t in zip(cells["scores"], cells["high_score_threshold"], strict=True)
+    ]
     cells["agree_den"] = cells["n"]
     cells = _with_parent(cells.drop(columns=["scores", "high_score_threshold"]), groups)
     stat_cols = ["mean_answer", "mean_score", "sd_score", "agree_num", "agree_den"]
@@ -255,13 +265,13 @@ def build_reliability(answers: pd.DataFrame, items: pd.DataFrame, settings: Sett
     rows = []
     for (wave, instrument), part in answers.groupby(["wave", "instrument"]):
         wide = part.pivot_table(index="response_id", columns="item_code", values="score", aggfunc="first")
-        order = [c for c in meta[meta["instrument"] == instrument].sort_values("item_order").index if c in wide]
+        order = [
+            c for c in meta[meta["instrument"] == instrument].sort_values("item_order").index if c in wide
+        ]
         wide = wide.reindex(columns=order)
         scopes = [("overall", None, None, order)]
         for dim, dim_items in meta.loc[order].groupby("dimension_code", sort=False):
-            scopes.append(
-                ("dimension", dim, dim_items["dimension_en"].iloc[0], list(dim_items.index))
-            )
+            scopes.append(("dimension", dim, dim_items["dimension_en"].iloc[0], list(dim_items.index)))
         for scope, dim, _, cols in scopes:
             block = wide[cols].dropna(how="all")
             base = {"wave": wave, "instrument": instrument, "scope": scope,
@@ -366,9 +376,9 @@ def build_workload(dimension_mart: pd.DataFrame, team_workload: pd.DataFrame) ->
     work["occupancy"] = work["occupancy_num"] / work["occupancy_den"].replace(0, np.nan)
     work["contacts_per_logged_in_hour"] = work["handled"] / (work["logged_in_s"].replace(0, np.nan) / 3600)
     work["night_shifts_per_agent_month"] = work["night_shifts"] / work["agent_months"].replace(0, np.nan)
-    work["consecutive_work_days_max_avg"] = work["consecutive_work_days_max_sum"] / work["agent_months"].replace(
-        0, np.nan
-    )
+    work["consecutive_work_days_max_avg"] = work["consecutive_work_days_max_sum"] / work[
+        "agent_months"
+    ].replace(0, np.nan)
     work_cols = ["agents", "occupancy_num", "occupancy_den", "handled", "logged_in_s", "agent_months",
                  "night_shifts", "long_run_agent_months", *WORKLOAD_MEASURES]  # fmt: skip
     out = teams.merge(work[["wave", "team", *work_cols]], on=["wave", "team"], how="left")
@@ -398,7 +408,14 @@ TEXT_COLUMNS = {
     "stressor_type", "item_code", "text_zh", "text_en", "scope", "row_type", "test", "effect_size_name",
     "groups_tested", "highest_group", "lowest_group", "team", "workload_measure",
 }  # fmt: skip
-BOOL_COLUMNS = {"suppressed", "comments_suppressed", "small_n", "reverse_keyed", "significant", "has_workload"}
+BOOL_COLUMNS = {
+    "suppressed",
+    "comments_suppressed",
+    "small_n",
+    "reverse_keyed",
+    "significant",
+    "has_workload",
+}
 COUNT_COLUMNS = {
     "n", "n_respondents", "n_items", "n_groups", "n_total", "n_teams", "distributed", "returned", "straightlined",
     "comments", "item_order", "dimension_order", "bartlett_df", "agents", "agent_months", "long_run_agent_months",

@@ -66,9 +66,7 @@ def alpha_if_item_deleted(items: pd.DataFrame) -> pd.Series:
     frame = _as_frame(items)
     if frame.shape[1] < 3:
         return pd.Series(float("nan"), index=frame.columns, dtype=float)
-    return pd.Series(
-        {col: cronbach_alpha(frame.drop(columns=col)) for col in frame.columns}, dtype=float
-    )
+    return pd.Series({col: cronbach_alpha(frame.drop(columns=col)) for col in frame.columns}, dtype=float)
 
 
 def item_rest_correlation(items: pd.DataFrame) -> pd.Series:
@@ -79,9 +77,7 @@ def item_rest_correlation(items: pd.DataFrame) -> pd.Series:
     for col in frame.columns:
         rest = frame.drop(columns=col).sum(axis=1, min_count=1)
         pair = pd.concat([frame[col], rest], axis=1).dropna()
-        result[col] = (
-            float(pair.iloc[:, 0].corr(pair.iloc[:, 1])) if len(pair) >= 3 else float("nan")
-        )
+        result[col] = float(pair.iloc[:, 0].corr(pair.iloc[:, 1])) if len(pair) >= 3 else float("nan")
     return pd.Series(result, dtype=float)
 
 
@@ -232,7 +228,9 @@ def welch_t(a: Iterable[float], b: Iterable[float]) -> GroupTest:
     """Welch's unequal-variance t-test (scipy ttest_ind, equal_var=False) with Hedges' g."""
     x, y = _clean(a), _clean(b)
     if len(x) < 2 or len(y) < 2:
-        return GroupTest("welch_t", float("nan"), float("nan"), float("nan"), float("nan"), "hedges_g", float("nan"))
+        return GroupTest(
+            "welch_t", float("nan"), float("nan"), float("nan"), float("nan"), "hedges_g", float("nan")
+        )
     res = stats.ttest_ind(x, y, equal_var=False)
     vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
     df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1)) if (vx + vy) else float("nan")
@@ -246,7 +244,9 @@ def one_way_anova(groups: Sequence[Iterable[float]]) -> GroupTest:
     """Classic one-way ANOVA (scipy f_oneway) with eta squared = SS_between / SS_total."""
     arrays = [g for g in (_clean(v) for v in groups) if len(g) > 0]
     if len(arrays) < 2 or sum(len(g) for g in arrays) <= len(arrays):
-        return GroupTest("anova", float("nan"), float("nan"), float("nan"), float("nan"), "eta_squared", float("nan"))
+        return GroupTest(
+            "anova", float("nan"), float("nan"), float("nan"), float("nan"), "eta_squared", float("nan")
+        )
     res = stats.f_oneway(*arrays)
     allv = np.concatenate(arrays)
     ss_total = float(((allv - allv.mean()) ** 2).sum())
@@ -326,8 +326,8 @@ def suppress_cells(
     while changed:
         changed = False
         for cols in partitions:
-            for _, idx in cells.groupby(list(cols), dropna=False, sort=False).groups.items():
-                sib = pd.Index(idx)
+            for positions in cells.groupby(list(cols), dropna=False, sort=False).indices.values():
+                sib = cells.index[positions]
                 hid = sib[hidden.loc[sib].to_numpy()]
                 if len(hid) == 0:
                     continue

@@ -1,9 +1,10 @@
 -- Team x wave workload over the days before the wave closed (dbt var stress_workload_window_days,
 -- default 91), from the workforce marts agg_agent_daily (team of the day) and
 -- agg_schedule_compliance (agent x month). Joined to the survey on team only: agent ids stay on
--- this side. With dbt var stress_workload_from_marts=false the two inputs are empty, so the stress
--- models build on their own (e.g. before the workforce marts are built).
-{%- set from_marts = var('stress_workload_from_marts', false) %}
+-- this side. A long run is more than stress_long_run_days (default 5, METRICS.md) consecutive work
+-- days. With dbt var stress_workload_from_marts=false the two inputs are empty, so the stress models
+-- build on their own (a survey-only installation, or tests).
+{%- set from_marts = var('stress_workload_from_marts', true) %}
 with agent_daily as (
     {%- if from_marts %}
         select
@@ -84,7 +85,7 @@ monthly as (
         sum(compliance.small_night_shifts + compliance.big_night_shifts) as night_shifts,
         sum(compliance.consecutive_work_days_max) as consecutive_work_days_max_sum,
         sum(
-            case when compliance.consecutive_work_days_max > {{ var('max_consecutive_work_days', 5) }} then 1 else 0 end
+            case when compliance.consecutive_work_days_max > {{ var('stress_long_run_days', 5) }} then 1 else 0 end
         ) as long_run_agent_months
     from compliance
     inner join wave_windows
