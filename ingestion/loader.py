@@ -197,9 +197,13 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha: str, name: str) -> str | None:
+    """A file is identified by its content and its name: some exports carry meaning in the name
+    (a roster's as-of date), so the same bytes under another name are loaded (and deduped by key)."""
     row = con.execute(
-        "select file_path from raw.file_manifest where sha256 = ? and status = 'loaded' limit 1", [sha]
+        """select file_path from raw.file_manifest
+           where sha256 = ? and status = 'loaded' and regexp_extract(file_path, '[^/]+$') = ? limit 1""",
+        [sha, name],
     ).fetchone()
     return row[0] if row else None
 
@@ -234,7 +238,7 @@ def _load_one(
 
     source_file = _relative(path, relative_to)
     sha = sha256_file(path)
-    seen = _already_loaded(con, sha)
+    seen = _already_loaded(con, sha, path.name)
     if seen is not None:
         msg = "already loaded" + ("" if seen == source_file else f" as {seen}")
         return FileResult(path, "", fmt, sha, "already_loaded", message=msg)
@@ -381,3 +385,50 @@ def ingest_landing(
         progress=progress,
         relative_to=Path(landing_dir).resolve().parent,
     )
+
+
+def forget_files(warehouse_path: Path, source_files: list[str]) -> int:
+    """Remove everything loaded from these files (by lineage) so they can be loaded again.
+
+    For re-ingesting a day after a reader fix. Contacts derived from several files (Asterisk calls,
+    Connect transfers) lose the rows these files contributed and are re-derived when the files are
+    loaded again, in the same run. Returns the number of manifest entries removed.
+    """
+    from ingestion.readers import amazon_connect, asterisk_queue_log
+    from ingestion.schema import READER_STATE_DDL
+
+    if not source_files:
+        return 0
+    con = connect(warehouse_path)
+    try:
+        con.execute("begin transaction")
+        con.execute("create or replace temp table _forget (f varchar)")
+        con.executemany("insert into _forget values (?)", [(f,) for f in source_files])
+        con.execute(
+            """create or replace temp table _aff_calls as select distinct callid from raw.asterisk_queue_log
+               where source_file in (select f from _forget)"""
+        )
+        con.execute(
+            """create or replace temp table _aff_agents as select distinct agent as agent
+               from raw.asterisk_queue_log where source_file in (select f from _forget)"""
+        )
+        con.execute(
+            """create or replace temp table _aff_contacts as select distinct initial_contact_id
+               from raw.amazon_connect_ctr where source_file in (select f from _forget)"""
+        )
+        for table in [*RAW_TABLES, *READER_STATE_DDL, "quarantine"]:
+            con.execute(f"delete from raw.{table} where source_file in (select f from _forget)")
+        removed = con.execute(
+            "delete from raw.file_manifest where file_path in (select f from _forget)"
+        ).fetchone()[0]
+        ctx = FileContext(con, Path("."), "", Pseudonymiser(b"unused"), b"unused", utc_now())
+        asterisk_queue_log.rederive_segments(ctx)
+        asterisk_queue_log.rederive_agent_states(ctx)
+        amazon_connect.rederive_segments(ctx)
+        con.execute("commit")
+    except BaseException:
+        _rollback(con)
+        raise
+    finally:
+        con.close()
+    return int(removed)

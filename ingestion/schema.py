@@ -139,7 +139,8 @@ READER_STATE_DDL = {
         caller_key varchar, initiation_ts timestamp, enqueue_ts timestamp, answer_ts timestamp,
         disconnect_ts timestamp, last_update_ts timestamp, agent_id varchar, wait_s double,
         talk_s double, hold_s double, acw_s double, disconnect_reason varchar, disposition varchar,
-        complaint boolean, resolved boolean,
+        complaint boolean, resolved boolean, transfer_completed_ts timestamp, transfer_type varchar,
+        queue_exit_reason varchar,
         source_file varchar, source_line bigint, loaded_at timestamp""",
 }
 

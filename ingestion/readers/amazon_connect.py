@@ -12,9 +12,15 @@ latest version wins (kept in raw.amazon_connect_ctr); an older or equal re-deliv
 duplicate. A transfer is a new record: contact_id = InitialContactId (else PreviousContactId,
 else ContactId), segment_seq by queue entry time, re-derived for every contact a file touches.
 wait = Queue.Duration, talk = AgentInteractionDuration, hold = CustomerHoldDuration,
-acw = AfterContactWorkDuration. Connect does not say whether a transfer was blind or warm:
-transfer_type stays null. Optional contact attributes `disposition`, `complaint`, `resolved`
-fill the columns of the same name.
+acw = AfterContactWorkDuration. A leg was transferred out when it was answered and has a
+NextContactId, a TransferCompletedTimestamp or a later leg of the same contact.
+
+Connect itself does not record why an unanswered caller left the queue or whether a transfer
+was blind or warm; contact flows commonly set contact attributes for that. These optional
+attributes are read when present: `queue_exit_reason` (customer_abandon, timeout, exit_key,
+no_agents), `transfer_type` (blind, attended), `disposition`, `complaint`, `resolved`. Without
+`queue_exit_reason`, DisconnectReason decides (CONTACT_FLOW_DISCONNECT = timeout,
+TELECOM_PROBLEM = error, otherwise abandoned).
 """
 
 from __future__ import annotations
@@ -63,8 +69,22 @@ CTR_COLUMNS = [
     ("disposition", "varchar"),
     ("complaint", "boolean"),
     ("resolved", "boolean"),
+    ("transfer_completed_ts", "timestamp"),
+    ("transfer_type", "varchar"),
+    ("queue_exit_reason", "varchar"),
     ("source_line", "bigint"),
 ]
+TRANSFER_TYPES = {"blind", "attended"}
+# Optional contact attribute a contact flow can set when the caller leaves the queue unanswered.
+QUEUE_EXIT_REASONS = {
+    "customer_abandon": "abandoned",
+    "abandon": "abandoned",
+    "timeout": "timeout",
+    "exit_key": "exit_key",
+    "no_agents": "overflow",
+    "overflow": "overflow",
+    "error": "error",
+}
 
 
 class _Bad(Exception):
@@ -186,12 +206,19 @@ def _row(ctx: FileContext, rec: dict, line: int) -> tuple:
         raise _Bad(problem)
     attrs = rec.get("Attributes") if isinstance(rec.get("Attributes"), dict) else {}
     initial = rec.get("InitialContactId") or rec.get("PreviousContactId") or contact_id
+    transfer_type = str(attrs.get("transfer_type") or "").lower() or None
+    if transfer_type is not None and transfer_type not in TRANSFER_TYPES:
+        raise _Bad(f"unknown transfer_type attribute {transfer_type[:20]}")
+    exit_reason = str(attrs.get("queue_exit_reason") or "").lower() or None
+    if exit_reason is not None and exit_reason not in QUEUE_EXIT_REASONS:
+        raise _Bad(f"unknown queue_exit_reason attribute {exit_reason[:30]}")
     return (
         contact_id, initial, rec.get("PreviousContactId"), rec.get("NextContactId"),
         CHANNELS[channel_raw], DIRECTIONS[method], (queue or {}).get("Name") or None, caller_key,
         initiation, enqueue, answer, disconnect, last_update, agent_id, wait, talk, hold, acw,
         rec.get("DisconnectReason"), attrs.get("disposition") or None, _flag(attrs, "complaint"),
-        _flag(attrs, "resolved"), line,
+        _flag(attrs, "resolved"), _ts(rec, "TransferCompletedTimestamp"), transfer_type,
+        exit_reason, line,
     )  # fmt: skip
 
 
@@ -271,15 +298,22 @@ def rederive_segments(ctx: FileContext) -> int:
                   channel, direction, queue_code, caller_key,
                   coalesce(enqueue_ts, initiation_ts), answer_ts, disconnect_ts, agent_id,
                   wait_s, talk_s, hold_s, acw_s,
-                  case when answer_ts is not null and next_contact_id is not null then 'transferred_out'
+                  case when answer_ts is not null
+                            and (next_contact_id is not null or transfer_completed_ts is not null
+                                 or lead(ctr_contact_id) over w is not null) then 'transferred_out'
                        when answer_ts is not null then 'answered'
                        when queue_code is null then 'ivr_only'
-                       when next_contact_id is not null then 'overflow'
+                       when queue_exit_reason = 'customer_abandon' or queue_exit_reason = 'abandon' then 'abandoned'
+                       when queue_exit_reason in ('timeout', 'exit_key', 'error') then queue_exit_reason
+                       when queue_exit_reason in ('no_agents', 'overflow') then 'overflow'
+                       when next_contact_id is not null or lead(ctr_contact_id) over w is not null then 'overflow'
                        when disconnect_reason = 'TELECOM_PROBLEM' then 'error'
                        when disconnect_reason = 'CONTACT_FLOW_DISCONNECT' then 'timeout'
                        else 'abandoned' end,
-                  null,
-                  case when next_contact_id is not null then lead(queue_code) over w end,
+                  transfer_type,
+                  case when next_contact_id is not null or transfer_completed_ts is not null
+                            or lead(ctr_contact_id) over w is not null
+                       then lead(queue_code) over w end,
                   disposition, complaint, resolved,
                   source_file, source_line, ?
            from raw.amazon_connect_ctr

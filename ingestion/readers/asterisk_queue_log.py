@@ -70,6 +70,22 @@ INFORMATIONAL = {
 }
 KNOWN = CALL_EVENTS | AGENT_EVENTS | INFORMATIONAL
 NO_ID = {"", "NONE", "NULL"}
+# Fewest fields a call event is written with by any Asterisk version (5 = no parameters): less is
+# a damaged line, e.g. ENTERQUEUE has url|callerid since 1.2, COMPLETE* holdtime|calltime.
+MIN_FIELDS = {
+    "ENTERQUEUE": 7,
+    "CONNECT": 6,
+    "COMPLETECALLER": 7,
+    "COMPLETEAGENT": 7,
+    "ABANDON": 6,
+    "EXITWITHTIMEOUT": 6,
+    "EXITWITHKEY": 6,
+    "EXITEMPTY": 6,
+    "TRANSFER": 7,
+    "BLINDTRANSFER": 9,
+    "ATTENDEDTRANSFER": 9,
+    "RINGNOANSWER": 6,
+}
 
 EVENT_COLUMNS = [
     ("event_key", "varchar"),
@@ -157,6 +173,8 @@ def read(ctx: FileContext) -> Counts:
             problem = "bad timestamp"
         elif event not in KNOWN:
             problem = f"unknown event {event[:40]}"
+        elif len(fields) < MIN_FIELDS.get(event, 5):
+            problem = f"malformed line: {event} with {len(fields) - 5} of {MIN_FIELDS[event] - 5} parameters"
         else:
             for name, value in _durations(event, fields[5:]).items():
                 if value.strip() == "":

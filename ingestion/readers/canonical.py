@@ -7,6 +7,8 @@ quarantine reason), a distinct-caller map for pseudonymisation, then an anti-joi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from ingestion.detect import CANONICAL_SEGMENT_MARKERS, csv_header
@@ -127,7 +129,7 @@ def _state_select() -> str:
         {_reason(rules)} as reject_reason"""
 
 
-def _duck_problem(e: duckdb.Error) -> tuple[str, int | None]:
+def _duck_problem(e: duckdb.Error, path: str = "") -> tuple[str, int | None]:
     """DuckDB's CSV/Parquet error as (one-line problem, line); never echo the record (it may hold a number)."""
     import re
 
@@ -136,12 +138,14 @@ def _duck_problem(e: duckdb.Error) -> tuple[str, int | None]:
     line = int(m.group(1)) if m else None
     lines = [x.strip() for x in text.splitlines() if x.strip()]
     problem = lines[0]
-    for x in lines[1:]:
-        if x.startswith("Original Line"):
-            continue
-        problem = x
-        break
+    if problem.startswith("Invalid Input Error: CSV Error"):
+        for x in lines[1:]:
+            if not x.startswith(("Original Line", "LINE ", "^")):
+                problem = x
+                break
     problem = re.sub(r"^(Invalid Input Error|IO Error): ", "", problem)
+    if path:
+        problem = problem.replace(f" '{path}'", "").replace(path, Path(path).name)
     return problem, line
 
 
@@ -173,8 +177,10 @@ def read(ctx: FileContext) -> Counts:
                 ).fetchall()
             ]
         except duckdb.Error as e:
-            problem, line = _duck_problem(e)
-            raise IngestError(ctx.source_file, f"not a readable Parquet file ({problem})", line) from None
+            problem, line = _duck_problem(e, str(ctx.path))
+            raise IngestError(
+                ctx.source_file, f"not a readable Parquet file ({problem}); truncated?", line
+            ) from None
     else:
         raw_head = ctx.path.open("rb").read(65536)
         try:
@@ -226,7 +232,7 @@ def read(ctx: FileContext) -> Counts:
                 from (select {select}, _raw {", _line" if is_parquet else ""} from ({source}))"""
         )
     except duckdb.Error as e:
-        problem, line = _duck_problem(e)
+        problem, line = _duck_problem(e, str(ctx.path))
         raise IngestError(ctx.source_file, problem, line) from None
     finally:
         try:

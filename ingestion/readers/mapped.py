@@ -181,7 +181,7 @@ def _parse_date(v, formats: list[str]) -> date | None:
     if isinstance(v, date):
         return v
     s = _cell(v)
-    for fmt in formats:
+    for fmt in [*formats, "%Y-%m-%d"]:  # ISO always works (dates taken from file names)
         try:
             return datetime.strptime(s, fmt).date()
         except (ValueError, TypeError):
