@@ -229,12 +229,16 @@ def quality_step(
     since: datetime | None,
     extra_results: list | None = None,
     dagster_run_id: str | None = None,
+    layers: set[str] | None = None,
+    docs_dir: Path | None = None,
     echo: Echo = print,
 ):
-    """Run the GX suites, store results in marts.dq_* and Data Docs, alert on failures."""
+    """Run the GX suites, append results to marts.dq_results, write Data Docs, alert on failures."""
     from expectations import runner
 
-    report = runner.run_suites(paths.warehouse, run_id, docs_dir=paths.dq_docs, since=since)
+    report = runner.run_suites(
+        paths.warehouse, run_id, docs_dir=docs_dir or paths.dq_docs, since=since, layers=layers
+    )
     report.results = list(extra_results or []) + report.results
     con = duckdb.connect(str(paths.warehouse))
     try:
@@ -256,7 +260,7 @@ def _describe(r) -> str:
     if r.failing_items:
         bits.append(json.dumps(r.failing_items[:3], default=str, ensure_ascii=False))
     if r.details:
-        bits.append(r.details[:300])
+        bits.append(r.details.strip().splitlines()[0][:300])
     return "; ".join(bits) or "failed"
 
 
@@ -302,6 +306,18 @@ def alert_failures(paths: Paths, report, *, dagster_run_id: str | None = None) -
 
 def publish_step(paths: Paths, run_id: str) -> publishing.Snapshot:
     return publishing.publish(paths, run_id)
+
+
+def quality_results_recorded(paths: Paths, run_id: str) -> bool:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return (
+            con.execute("select count(*) from marts.dq_results where run_id = ?", [run_id]).fetchone()[0] > 0
+        )
+    except duckdb.CatalogException:
+        return False
+    finally:
+        con.close()
 
 
 def blocking_failures_recorded(paths: Paths, run_id: str) -> list[tuple[str, str, str]]:

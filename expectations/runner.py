@@ -279,15 +279,19 @@ FRAMES = {
 
 def read_frame(con, meta: dict, since: datetime | None) -> tuple[str, pd.DataFrame | None]:
     """(what was read, frame); frame None when the table does not exist."""
+    # Row-level suites on raw data judge what this run loaded (`since_column` >= run start); the
+    # whole table when no start is given (a full check, e.g. --skip-ingest or a manual run).
+    since_col = meta.get("since_column") if since is not None else None
+    where, args = (f" where {_q(since_col)} >= ?", [since]) if since_col else ("", [])
     if "table" in meta:
         if not _table_exists(con, meta["table"]):
             return meta["table"], None
-        return meta["table"], con.execute(f"select * from {meta['table']}").df()
+        return meta["table"], con.execute(f"select * from {meta['table']}{where}", args).df()
     if "query" in meta:
         target = meta.get("target", "query")
         if meta.get("requires") and not all(_table_exists(con, t) for t in meta["requires"]):
             return target, None
-        return target, con.execute(meta["query"]).df()
+        return target, con.execute(f"select * from ({meta['query']}) as frame{where}", args).df()
     gen = FRAMES[meta["frame"]]
     return meta.get("target", meta["frame"]), gen(con, meta.get("params") or {}, since)
 
@@ -340,7 +344,9 @@ def _failing_items(frame: pd.DataFrame, expectation: dict) -> list[dict]:
         bad |= values < kw["min_value"]
     if kw.get("max_value") is not None:
         bad |= values > kw["max_value"]
-    keys = [c for c in frame.columns if c in ("series", "day", "source", "table_name", "column_name")]
+    keys = [
+        c for c in frame.columns if c in ("series", "day", "source", "table_name", "column_name", "file_path")
+    ]
     return frame.loc[bad.fillna(False), keys + [col]].head(20).astype(str).to_dict("records")
 
 
@@ -352,6 +358,7 @@ def run_suites(
     since: datetime | None = None,
     config_path: Path = CHECKS_CONFIG,
     suites_dir: Path = SUITES_DIR,
+    layers: set[str] | None = None,
 ) -> QualityReport:
     """Validate every suite; returns one CheckResult per expectation (plus table-missing checks)."""
     import great_expectations as gx
@@ -366,6 +373,8 @@ def run_suites(
     try:
         for spec in load_suites(suites_dir):
             name, meta = spec["name"], spec.get("meta") or {}
+            if layers is not None and meta.get("layer") not in layers:
+                continue
             suite_alert = (config.get("suites") or {}).get(name, {}).get("alert")
             target, frame = read_frame(con, meta, since)
             if frame is None:
@@ -446,7 +455,12 @@ def write_results(con: duckdb.DuckDBPyConnection, report: QualityReport, checked
 
     con.execute("create schema if not exists marts")
     con.execute(DQ_RESULTS_DDL)
-    con.execute("delete from marts.dq_results where run_id = ?", [report.run_id])  # a rerun replaces
+    suites = sorted({r.suite for r in report.results})
+    if suites:  # a rerun replaces its own rows; other steps of the same run keep theirs
+        con.execute(
+            f"delete from marts.dq_results where run_id = ? and suite in ({', '.join('?' * len(suites))})",
+            [report.run_id, *suites],
+        )
     rows = []
     for r in report.results:
         d = mask_personal_data(r.as_row())

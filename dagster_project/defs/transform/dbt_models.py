@@ -1,0 +1,73 @@
+"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks.
+
+The manifest comes from `dbt parse`: `dagster dev` refreshes it (prepare_if_dev); anywhere else
+(definitions validate, tests, a fresh checkout) it is parsed once when missing.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from callcenter.config import DATA_DIR_ENV
+from dagster_project.defs.resources import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL, CallcenterInstance
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+def _ensure_manifest(project: DbtProject) -> Path:
+    if not project.manifest_path.exists():
+        dbt = Path(sys.executable).parent / "dbt"
+        subprocess.run(
+            [str(dbt if dbt.exists() else "dbt"), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(project.target_path)],
+            cwd=DBT_PROJECT_DIR, check=True,
+        )  # fmt: skip
+    return project.manifest_path
+
+
+# dbt tests with severity error fail the dbt step (so the run fails); they also show as checks.
+translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=_ensure_manifest(dbt_project),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=DUCKDB_WRITER_POOL,
+)
+def callcenter_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, callcenter: CallcenterInstance
+):
+    paths = callcenter.paths()
+    os.environ[DATA_DIR_ENV] = str(paths.root)  # dbt's profile reads the warehouse path from it
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def mart_keys() -> dict[str, dg.AssetKey]:
+    """Table name -> asset key of every dbt model built into the `marts` schema."""
+    manifest = dbt_project.manifest_path.read_text()
+    import json
+
+    nodes = json.loads(manifest)["nodes"]
+    marts = {
+        n["name"]
+        for n in nodes.values()
+        if n["resource_type"] in ("model", "snapshot") and n.get("schema") == "marts"
+    }
+    return {k.path[-1]: k for k in callcenter_dbt_models.keys if k.path[-1] in marts}
+
+
+def source_keys() -> dict[str, dg.AssetKey]:
+    """Raw table name -> asset key of the dbt sources (written by ingestion)."""
+    return {k.path[-1]: k for k in callcenter_dbt_models.dependency_keys if k.path[:1] == ["raw"]}
