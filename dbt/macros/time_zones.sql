@@ -113,15 +113,15 @@
 {%- endmacro %}
 
 
-{#- One row per element of a delimited string: a set-returning select expression. -#}
+{#- One row per element of a delimited string (delimiter is a SQL literal): a set-returning select expression. -#}
 {% macro split_to_rows(column, delimiter) -%}
     {{ return(adapter.dispatch('split_to_rows', 'callcenter')(column, delimiter)) }}
 {%- endmacro %}
 
 {% macro duckdb__split_to_rows(column, delimiter) -%}
-    unnest(string_split({{ column }}, '{{ delimiter }}'))
+    unnest(string_split({{ column }}, {{ delimiter }}))
 {%- endmacro %}
 
 {% macro default__split_to_rows(column, delimiter) -%}
-    explode(split({{ column }}, '{{ delimiter }}'))
+    explode(split({{ column }}, {{ delimiter }}))
 {%- endmacro %}

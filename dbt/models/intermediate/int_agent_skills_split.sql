@@ -10,7 +10,7 @@ split as (
     select
         agent_id,
         site_code,
-        {{ split_to_rows('skills', ';') }} as queue_code
+        {{ split_to_rows('skills', "';'") }} as queue_code
     from agents
     where skills is not null
 ),

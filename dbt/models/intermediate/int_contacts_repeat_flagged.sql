@@ -21,13 +21,15 @@ sequenced as (
     select
         c.*,
         coalesce(q.fcr_window_days, {{ var('default_fcr_window_days') }}) as fcr_window_days,
-        case when c.direction = 'inbound' and c.caller_key is not null then
-            lead(c.contact_start_ts) over (
-                partition by
-                    case when c.direction = 'inbound' then c.caller_key end
-                    {%- if var('fcr_same_queue_only') %}, c.first_queue_code{% endif %}
-                order by c.contact_start_ts, c.contact_id
-            )
+        case
+            when c.direction = 'inbound' and c.caller_key is not null
+                then
+                    lead(c.contact_start_ts) over (
+                        partition by
+                            case when c.direction = 'inbound' then c.caller_key end
+                            {%- if var('fcr_same_queue_only') %}, c.first_queue_code{% endif %}
+                        order by c.contact_start_ts, c.contact_id
+                    )
         end as next_contact_ts
     from contacts as c
     left join queues as q

@@ -13,7 +13,7 @@ expanded as (
         intervals_in_day,
         {{ timestamp_series(
             'day_start_utc',
-            dbt.dateadd('minute', -var('interval_minutes'), 'day_end_utc'),
+            dbt.dateadd('minute', '-' ~ var('interval_minutes'), 'day_end_utc'),
             var('interval_minutes')
         ) }} as interval_start_utc
     from days

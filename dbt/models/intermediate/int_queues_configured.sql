@@ -11,9 +11,11 @@ segments as (
 ),
 
 observed_queue_codes as (
-    select queue_code from segments where queue_code is not null
+    select queue_code from segments
+    where queue_code is not null
     union
-    select transfer_to_queue as queue_code from segments where transfer_to_queue is not null
+    select transfer_to_queue as queue_code from segments
+    where transfer_to_queue is not null
     union
     select queue_code from queue_config
 ),

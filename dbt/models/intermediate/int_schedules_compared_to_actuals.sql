@@ -25,11 +25,13 @@ states_closed as (
 ),
 
 work_rows as (
-    select * from activities where activity = 'work'
+    select * from activities
+    where activity = 'work'
 ),
 
 inner_rows as (
-    select * from activities where activity in ('break', 'lunch', 'training', 'meeting')
+    select * from activities
+    where activity in ('break', 'lunch', 'training', 'meeting')
 ),
 
 -- seconds of each activity row spent in a given state set
@@ -46,8 +48,8 @@ work_productive as (
         on
             w.agent_id = s.agent_id
             and s.state in ('available', 'on_contact', 'acw')
-            and s.start_ts < w.end_ts
-            and s.end_ts > w.start_ts
+            and w.end_ts > s.start_ts
+            and w.start_ts < s.end_ts
     group by w.agent_id, w.schedule_date
 ),
 
@@ -67,8 +69,8 @@ inner_overlaps as (
     inner join states_closed as s
         on
             i.agent_id = s.agent_id
-            and s.start_ts < i.end_ts
-            and s.end_ts > i.start_ts
+            and i.end_ts > s.start_ts
+            and i.start_ts < s.end_ts
     group by i.agent_id, i.schedule_date
 ),
 
@@ -83,8 +85,8 @@ sessions as (
         on
             w.agent_id = s.agent_id
             and s.state = 'logged_in'
-            and s.start_ts < w.end_ts
-            and s.end_ts > w.start_ts
+            and w.end_ts > s.start_ts
+            and w.start_ts < s.end_ts
     group by w.agent_id, w.schedule_date
 ),
 
@@ -97,8 +99,11 @@ scheduled_days as (
         max(case when activity = 'work' then end_ts end) as shift_end_ts,
         sum(case when activity = 'work' then {{ seconds_between('start_ts', 'end_ts') }} else 0 end)
             as scheduled_s,
-        sum(case when activity in ('break', 'lunch', 'training', 'meeting')
-            then {{ seconds_between('start_ts', 'end_ts') }} else 0 end) as scheduled_inner_s,
+        sum(case
+            when activity in ('break', 'lunch', 'training', 'meeting')
+                then {{ seconds_between('start_ts', 'end_ts') }}
+            else 0
+        end) as scheduled_inner_s,
         sum(case when activity = 'leave' then {{ seconds_between('start_ts', 'end_ts') }} else 0 end)
             as scheduled_leave_s
     from activities

@@ -26,7 +26,7 @@ unioned as (
     select * from sites
     union all
     select * from default_site
-    where site_code not in (select site_code from sites)
+    where default_site.site_code not in (select s.site_code from sites as s)
 )
 
 select * from unioned

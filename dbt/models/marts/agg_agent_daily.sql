@@ -67,11 +67,20 @@ state_totals as (
 ),
 
 agent_days as (
-    select agent_id, report_date from leg_totals
+    select
+        agent_id,
+        report_date
+    from leg_totals
     union
-    select agent_id, report_date from state_totals
+    select
+        agent_id,
+        report_date
+    from state_totals
     union
-    select agent_id, schedule_date as report_date from schedule_days
+    select
+        agent_id,
+        schedule_date as report_date
+    from schedule_days
 ),
 
 joined as (

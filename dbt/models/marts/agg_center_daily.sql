@@ -13,9 +13,9 @@ contacts as (
 queue_totals as (
     select
         report_date,
-        {% for measure in queue_additive_measures() -%}
-            sum({{ measure }}) as {{ measure }}{{ "," if not loop.last }}
-        {% endfor %}
+    {% for measure in queue_additive_measures() -%}
+        sum({{ measure }}) as {{ measure }}{{ "," if not loop.last }}
+    {% endfor %}
     from queue_daily
     group by report_date
 ),

@@ -17,7 +17,10 @@ rules as (
 ),
 
 sites as (
-    select distinct site_code, time_zone from staffed
+    select distinct
+        site_code,
+        time_zone
+    from staffed
 ),
 
 site_intervals as (
@@ -37,7 +40,7 @@ logged_in as (
     select
         site_code,
         interval_start_utc,
-        sum(logged_in_s) / {{ var('interval_minutes') * 60.0 }} as agents_logged_in
+        sum(logged_in_s) / ({{ var('interval_minutes') }} * 60.0) as agents_logged_in
     from staffed
     group by site_code, interval_start_utc
 ),
@@ -51,7 +54,7 @@ site_rules as (
     inner join rules as r
         on
             (
-                r.site_code = si.site_code
+                si.site_code = r.site_code
                 or (r.site_code = '*' and si.site_code not in (select site_code from rules))
             )
             and (

@@ -33,7 +33,7 @@ queue_intervals as (
     from queues as q
     inner join spine as sp
         on q.time_zone = sp.time_zone
-    where q.queue_code in (select queue_code from stints)
+    where q.queue_code in (select st.queue_code from stints as st)
 ),
 
 stint_totals as (

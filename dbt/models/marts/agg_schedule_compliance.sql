@@ -22,8 +22,10 @@ located as (
         d.agent_id,
         d.schedule_date,
         d.scheduled_s,
-        cast({{ utc_to_local('d.shift_end_ts', "coalesce(s.time_zone, '" ~ var('default_time_zone') ~ "')") }}
-            as {{ dbt.type_timestamp() }}) as shift_end_local
+        cast(
+            {{ utc_to_local('d.shift_end_ts', "coalesce(s.time_zone, '" ~ var('default_time_zone') ~ "')") }}
+            as {{ dbt.type_timestamp() }}
+        ) as shift_end_local
     from schedule_days as d
     left join agents as a
         on d.agent_id = a.agent_id
@@ -45,8 +47,10 @@ runs as (
 run_lengths as (
     select
         *,
-        count(*) over (partition by agent_id, run_anchor order by schedule_date
-            rows between unbounded preceding and current row) as run_length_so_far,
+        count(*) over (
+            partition by agent_id, run_anchor order by schedule_date
+            rows between unbounded preceding and current row
+        ) as run_length_so_far,
         {{ time_of_day('shift_end_local') }} as shift_end_time,
         cast(shift_end_local as date) > schedule_date as ends_after_midnight
     from runs
@@ -61,7 +65,8 @@ monthly as (
         sum(scheduled_s) / 3600.0 as monthly_hours,
         sum(
             case
-                when not ends_after_midnight
+                when
+                    not ends_after_midnight
                     and shift_end_time >= '{{ var("small_night_end_from") }}'
                     and shift_end_time <= '{{ var("small_night_end_to") }}'
                     then 1
@@ -85,7 +90,7 @@ final as (
         m.month,
         m.work_days,
         cast({{ dbt.datediff('m.month', dbt.dateadd('month', 1, 'm.month'), 'day') }} as {{ dbt.type_int() }})
-            - m.work_days as rest_days,
+        - m.work_days as rest_days,
         m.consecutive_work_days_max,
         m.monthly_hours,
         m.small_night_shifts,
@@ -93,7 +98,8 @@ final as (
         (case when m.consecutive_work_days_max > {{ var('max_consecutive_work_days') }} then 1 else 0 end)
         + (
             case
-                when cast({{ dbt.datediff('m.month', dbt.dateadd('month', 1, 'm.month'), 'day') }} as {{ dbt.type_int() }})
+                when
+                    cast({{ dbt.datediff('m.month', dbt.dateadd('month', 1, 'm.month'), 'day') }} as {{ dbt.type_int() }})
                     - m.work_days < {{ var('min_rest_days_per_month') }}
                     then 1
                 else 0

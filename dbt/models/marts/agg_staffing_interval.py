@@ -59,8 +59,15 @@ def _erlang_c(traffic: float, aht_s: float, target: float, threshold_s: float):
 
 
 @lru_cache(maxsize=100_000)
-def _erlang_a(arrivals: int, interval_s: float, aht_s: float, patience_s: float, target: float,
-              threshold_s: float, upper: int):
+def _erlang_a(
+    arrivals: int,
+    interval_s: float,
+    aht_s: float,
+    patience_s: float,
+    target: float,
+    threshold_s: float,
+    upper: int,
+):
     """Smallest N meeting the target under Erlang A: SL grows with N, so bisect below Erlang C's N."""
     rate = arrivals / interval_s
 
@@ -99,9 +106,9 @@ def model(dbt, session):
 
     df = intervals.merge(queues, on="queue_code", how="left")
     queue_aht = (
-        df.groupby("queue_code")[["aht_num", "aht_den"]].sum().assign(
-            queue_aht_s=lambda t: t.aht_num / t.aht_den.where(t.aht_den > 0)
-        )["queue_aht_s"]
+        df.groupby("queue_code")[["aht_num", "aht_den"]]
+        .sum()
+        .assign(queue_aht_s=lambda t: t.aht_num / t.aht_den.where(t.aht_den > 0))["queue_aht_s"]
     )
     df["aht_s"] = (df["aht_num"] / df["aht_den"].where(df["aht_den"] > 0)).fillna(
         df["queue_code"].map(queue_aht)
@@ -116,9 +123,9 @@ def model(dbt, session):
     df = df.merge(supply, on=["queue_code", "interval_start_utc"], how="left")
     for c in ("logged_in_s", "scheduled_paid_s", "scheduled_shrink_s"):
         df[c] = df[c].fillna(0.0)
-    df["shrinkage"] = (df["scheduled_shrink_s"] / df["scheduled_paid_s"].where(df["scheduled_paid_s"] > 0)).fillna(
-        default_shrinkage
-    )
+    df["shrinkage"] = (
+        df["scheduled_shrink_s"] / df["scheduled_paid_s"].where(df["scheduled_paid_s"] > 0)
+    ).fillna(default_shrinkage)
     df["scheduled_agents"] = (df["scheduled_paid_s"] - df["scheduled_shrink_s"]) / interval_s
     df["logged_in_agents"] = df["logged_in_s"] / interval_s
 
@@ -131,28 +138,42 @@ def model(dbt, session):
             n_c, sl_c, asa_c, occ_c = c.agents, c.service_level, c.asa_s, c.occupancy
         else:
             n_c, sl_c, asa_c, occ_c = 0, None, None, None
-        uses_a = bool(r.offered > 0 and r.abandoned > 0 and r.abandoned / r.offered >= min_abandon_share and aht > 0)
+        uses_a = bool(
+            r.offered > 0 and r.abandoned > 0 and r.abandoned / r.offered >= min_abandon_share and aht > 0
+        )
         patience = n_a = p_abandon = None
         if uses_a:
             patience = (float(r.wait_answered_s) + float(r.wait_abandoned_s)) / r.abandoned
             patience = max(10.0, round(patience / 10.0) * 10.0)
             n_a, p_abandon = _erlang_a(
-                int(r.offered), interval_s, max(5.0, round(aht / 5.0) * 5.0), patience,
-                float(r.sl_target), float(r.sl_threshold_s), max(1, n_c),
+                int(r.offered),
+                interval_s,
+                max(5.0, round(aht / 5.0) * 5.0),
+                patience,
+                float(r.sl_target),
+                float(r.sl_threshold_s),
+                max(1, n_c),
             )
         rows.append((n_c, sl_c, asa_c, occ_c, uses_a, patience, n_a, p_abandon))
 
     extra = pd.DataFrame(
         rows,
         columns=[
-            "required_agents_c", "erlang_c_service_level", "erlang_c_asa_s", "erlang_c_occupancy",
-            "uses_erlang_a", "patience_s", "required_agents_a", "erlang_a_abandon_share",
+            "required_agents_c",
+            "erlang_c_service_level",
+            "erlang_c_asa_s",
+            "erlang_c_occupancy",
+            "uses_erlang_a",
+            "patience_s",
+            "required_agents_a",
+            "erlang_a_abandon_share",
         ],
         index=df.index,
     )
     df = pd.concat([df, extra], axis=1)
     df["required_scheduled"] = [
-        math.ceil(round(n / (1 - s), 9)) if s < 1 else n for n, s in zip(df["required_agents_c"], df["shrinkage"])
+        math.ceil(round(n / (1 - s), 9)) if s < 1 else n
+        for n, s in zip(df["required_agents_c"], df["shrinkage"], strict=True)
     ]
     out = df[list(COLUMNS)].copy()
     return out.astype({c: t for c, t in COLUMNS.items() if t not in ("object", "datetime64[us]")})

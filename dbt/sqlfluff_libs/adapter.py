@@ -1,0 +1,9 @@
+"""Stand-in for dbt's `adapter` in sqlfluff's Jinja templater: a dispatched macro renders as a
+plain function call of the same name, which lints like the engine-specific SQL it stands for."""
+
+
+def dispatch(macro_name, macro_namespace=None):
+    def render(*args, **kwargs):
+        return f"{macro_name}({', '.join(str(a) for a in args)})"
+
+    return render
