@@ -237,9 +237,13 @@ def build_center(
         hist = {export_dates[0]: int(team_of[i])}
         current = int(team_of[i])
         for d in export_dates[1:]:
-            same_queue = [t for t, tm in enumerate(teams) if tm["queue"] == primary[i] and t != current]
-            if same_queue and rng.random() < 0.06:  # re-organisation: moved to a sister team
-                current = same_queue[rng.integers(len(same_queue))]
+            sister = [t for t, tm in enumerate(teams) if tm["queue"] == primary[i] and t != current]
+            if not sister:  # a one-team queue: moves go to another team of the site
+                sister = [
+                    t for t, tm in enumerate(teams) if queues[tm["queue"]].site == site[i] and t != current
+                ]
+            if sister and rng.random() < 0.06:  # re-organisation: moved to another team
+                current = sister[rng.integers(len(sister))]
             hist[d] = current
         team_history.append(hist)
     names = [_agent_name(rng, s) for s in site]

@@ -191,6 +191,16 @@ def init_state(center: Center, t_start: int) -> QueueState:
     return QueueState(heaps=heaps, free_at=[0] * center.n)
 
 
+def _daytime(t: int, utc_offset: int, u: float) -> int:
+    """People call back in waking hours: a call-back due at night moves to the next morning (08:00-10:00)."""
+    local = (t + utc_offset) % 86400
+    if local < 8 * 3600:
+        return t + 8 * 3600 - local + int(u * 7200)
+    if local >= 22 * 3600:
+        return t + 86400 - local + 8 * 3600 + int(u * 7200)
+    return t
+
+
 def simulate_chunk(
     center: Center,
     state: QueueState,
@@ -217,6 +227,8 @@ def simulate_chunk(
     complaints_q = {q.site: i for i, q in enumerate(queues) if q.code == "complaints"}
     timeout = [q.behaviour.timeout_s for q in queues]
     site_of = [q.site for q in queues]
+    t_ref = pd.Timestamp(int(arrivals["t"][0]) if n_new else t_end, unit="s", tz="UTC")
+    utc_offset = [int(t_ref.tz_convert(q.tz).utcoffset().total_seconds()) for q in queues]
 
     # per segment: where its attributes come from (new arrival index, or -1 and the dyn row)
     o_src, o_contact, o_agent, o_answer, o_end, o_outcome = [], [], [], [], [], []
@@ -317,15 +329,14 @@ def simulate_chunk(
                         delay = 600 + int(86400 * 1.2 * -log(u3 if u3 > 1e-9 else 1e-9))
                         next_q = complaints_q.get(site_of[qi], qi) if u3 < 0.15 else qi
                     state.contact_seq += 1
-                    heappush(
-                        pending,
-                        (end + delay, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT),
-                    )
+                    when = _daytime(end + delay, utc_offset[next_q], u3)
+                    heappush(pending, (when, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT))
         elif a["u2"][j] < (0.3 if end - t < 5 else 0.5):  # call back after giving up
             u3 = a["u3"][j]
             delay = 60 + int(1800 * -log(u3 if u3 > 1e-9 else 1e-9))
             state.contact_seq += 1
-            heappush(pending, (end + delay, state.serial, qi, caller, state.contact_seq, 1, KIND_REPEAT))
+            when = _daytime(end + delay, utc_offset[qi], u3)
+            heappush(pending, (when, state.serial, qi, caller, state.contact_seq, 1, KIND_REPEAT))
 
     src = np.array(o_src, dtype=np.int64)
     n = len(src)

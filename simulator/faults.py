@@ -120,6 +120,7 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
             )
         for i in a.free(rng, 5):  # the export ran twice into one file: exact copies appended
             a.rows.append({"text": a.rows[i]["text"], "tag": ("duplicate_rows", "duplicate", None)})
+            a.rows[i]["keep_here"] = True  # the original must stay first in this file
         for pos, junk in zip(
             sorted(rng.choice(len(a.rows) - 1, size=3, replace=False).tolist(), reverse=True),
             [
@@ -143,7 +144,7 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
         late_idx = [
             i
             for i, r in enumerate(c.rows[:-1])
-            if r["tag"] is None and c.fields(i).get("queue_code") == "intl_support"
+            if r["tag"] is None and not r.get("keep_here") and c.fields(i).get("queue_code") == "intl_support"
         ]
         if late_idx:
             late_path = c.path.with_name(c.path.stem + "_late.csv")
