@@ -293,10 +293,13 @@ def build_reliability(answers: pd.DataFrame, items: pd.DataFrame, settings: Sett
                 }
             rows.append({**base, **scale})
             for code in cols:
+                # An item answered by fewer than min_cell_n respondents gets no item statistics.
+                answered = int(block[code].notna().sum())
+                shown = publish and answered >= settings.min_cell_n
+                stats_shown = {name: series.get(code) for name, series in item_stats.items()} if shown else {}
                 rows.append(
-                    {**base, "row_type": "item", "item_code": code, "n_respondents": int(block[code].notna().sum())
-                     if publish else None, "n_items": len(cols), "suppressed": not publish,
-                     **{name: series.get(code) for name, series in item_stats.items()}}
+                    {**base, "row_type": "item", "item_code": code, "n_respondents": answered if shown else None,
+                     "n_items": len(cols), "suppressed": not shown, **stats_shown}
                 )  # fmt: skip
     cols = [
         "wave", "instrument", "scope", "dimension_code", "row_type", "item_code", "n_respondents", "n_items",
