@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm
 
 
 def erlang_c(agents: int, traffic: float) -> float:
@@ -84,62 +83,87 @@ def erlang_a_metrics(
 ) -> ErlangAResult:
     """M/M/N+M (Erlang A): exponential patience with mean `patience_s`.
 
-    Stationary distribution of the birth-death chain (truncated where its tail is negligible);
-    SL = P(answered within T) over all arrivals, from the phase-type wait of an arrival who finds
-    k callers ahead (matrix exponential of the absorbing chain).
+    Stationary distribution of the birth-death chain (truncated where its tail is negligible).
+    An arrival who finds j callers ahead moves through j+1 stages (rate N·mu + i·theta while i are
+    ahead) while its own patience runs out at rate theta; SL = P(answered within T) over all
+    arrivals (PASTA: arrivals see the stationary distribution).
     """
     lam, mu, theta = arrival_rate_s, 1 / aht_s, 1 / patience_s
     traffic = lam * aht_s
-    # stationary probabilities p_n, computed in log space
+    if lam <= 0:
+        return ErlangAResult(agents, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     cap = agents + int(50 + 10 * traffic)
     logp = [0.0]
     for n in range(1, cap + 1):
         death = min(n, agents) * mu + max(n - agents, 0) * theta
         logp.append(logp[-1] + math.log(lam) - math.log(death))
-    m = max(logp)
-    p = np.exp(np.array(logp) - m)
+    p = np.exp(np.array(logp) - max(logp))
     p /= p.sum()
     p_wait = float(p[agents:].sum())
-    served_rate = sum(min(n, agents) * mu * p[n] for n in range(len(p)))
+    busy = np.minimum(np.arange(cap + 1), agents)
+    served_rate = float((busy * mu * p).sum())
     p_abandon = max(0.0, 1 - served_rate / lam)
     occupancy = served_rate / mu / agents if agents else 1.0
-    # waiting-time analysis for arrivals who find k >= 0 callers ahead in queue
-    sl = float(p[:agents].sum())  # answered immediately
-    wait_sum = 0.0
-    for k in range(0, cap - agents):
-        pk = p[agents + k]
-        if pk < 1e-12:
-            continue
-        # transient states: j = number ahead (k..0); absorbing: served, abandoned
-        size = k + 1
-        q = np.zeros((size + 2, size + 2))
-        for idx in range(size):
-            j = k - idx
-            q[idx, idx] = -(agents * mu + j * theta + theta)
-            if j > 0:
-                q[idx, idx + 1] = agents * mu + j * theta
-            else:
-                q[idx, size] = agents * mu  # service starts
-            q[idx, size + 1] = theta  # own abandonment
-        t_mat = expm(q * threshold_s)
-        sl += pk * t_mat[0, size]
-        # expected wait to service, for ASA: from the fundamental matrix of the transient part
-        sub = q[:size, :size]
-        n_mat = np.linalg.inv(-sub)
-        time_weighted = (n_mat @ n_mat)[0] @ q[:size, size]
-        wait_sum += pk * time_weighted
+
+    size = cap - agents + 1  # an arrival may find j = 0..size-1 callers ahead
+    # Stage rate while j are ahead (service or abandonment of one ahead); own patience races at theta.
+    stage = agents * mu + np.arange(size) * theta
+    # Exponential races: each stage is survived with P = r/(r+theta) and lasts 1/(r+theta) on
+    # average whichever way it ends, so both sums are cumulative products / sums over stages.
+    p_served = np.cumprod(stage / (stage + theta))
+    wait_if_served = p_served * np.cumsum(1 / (stage + theta))  # E[W · 1{served}]
+    served_by_t = _served_within(stage, theta, threshold_s)
+    arrivals_waiting = p[agents : agents + size]
+    sl = float(p[:agents].sum() + (arrivals_waiting * served_by_t).sum())
     answered = 1 - p_abandon
-    asa = wait_sum / answered if answered > 0 else math.inf
+    asa = float((arrivals_waiting * wait_if_served).sum()) / answered if answered > 0 else math.inf
     return ErlangAResult(agents, traffic, p_wait, p_abandon, min(sl, 1.0), asa, occupancy)
+
+
+def _served_within(stage: np.ndarray, theta: float, t_end: float) -> np.ndarray:
+    """P(service starts within t_end, before own abandonment) for every number ahead j.
+
+    Backward equations of the absorbing chain, u_j' = r_j (u_{j-1} - u_j) - theta u_j with
+    u_{-1} = 1 and u(0) = 0, integrated by classical RK4 (vectorised over j; no matrix exponential,
+    which is slow and thread-hungry on small shared machines).
+    """
+    if t_end <= 0:
+        return np.zeros_like(stage)
+    steps = max(50, int(np.ceil(t_end * (stage.max() + theta) * 4)))
+    h = t_end / steps
+
+    def deriv(u: np.ndarray) -> np.ndarray:
+        ahead = np.concatenate(([1.0], u[:-1]))
+        return stage * (ahead - u) - theta * u
+
+    u = np.zeros_like(stage)
+    for _ in range(steps):
+        k1 = deriv(u)
+        k2 = deriv(u + h / 2 * k1)
+        k3 = deriv(u + h / 2 * k2)
+        k4 = deriv(u + h * k3)
+        u = u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return u
 
 
 def required_agents_a(
     arrival_rate_s: float, aht_s: float, patience_s: float, target_sl: float, threshold_s: float
 ) -> ErlangAResult:
-    """Smallest N whose Erlang A service level (answered within T / offered) meets the target."""
-    n = 1
-    while True:
-        r = erlang_a_metrics(n, arrival_rate_s, aht_s, patience_s, threshold_s)
-        if r.service_level >= target_sl or n > 10_000:
-            return r
-        n += 1
+    """Smallest N whose Erlang A service level (answered within T / offered) meets the target.
+
+    Abandonment only shortens queues, so Erlang C's answer is an upper bound: walk down from it.
+    """
+    traffic = arrival_rate_s * aht_s
+    best = erlang_a_metrics(
+        required_agents_c(traffic, aht_s, target_sl, threshold_s).agents or 1,
+        arrival_rate_s,
+        aht_s,
+        patience_s,
+        threshold_s,
+    )
+    while best.agents > 1:
+        lower = erlang_a_metrics(best.agents - 1, arrival_rate_s, aht_s, patience_s, threshold_s)
+        if lower.service_level < target_sl:
+            break
+        best = lower
+    return best
