@@ -20,7 +20,11 @@ HELP = "start Superset on 127.0.0.1 (first run: generate secrets, create roles/u
 SUPERSET_DIR = REPO_ROOT / "dashboards" / "superset"
 BUNDLE_DIR = REPO_ROOT / "dashboards" / "bundle"
 USERS = ("admin", "analyst", "executive")
-ROLE_OF = {"admin": "Admin", "analyst": "Analyst (SQL Lab, read-only)", "executive": "Executive (dashboards only)"}
+ROLE_OF = {
+    "admin": "Admin",
+    "analyst": "Analyst (SQL Lab, read-only)",
+    "executive": "Executive (dashboards only)",
+}
 HEALTH_TIMEOUT_S = 180
 
 
@@ -150,7 +154,15 @@ def run(args) -> int:
     bootstrap(paths, env, python)
 
     gunicorn = [str(python.parent / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "4"]
-    gunicorn += ["-b", f"127.0.0.1:{args.port}", "--timeout", "120", "--limit-request-line", "0", "superset.app:create_app()"]
+    gunicorn += [
+        "-b",
+        f"127.0.0.1:{args.port}",
+        "--timeout",
+        "120",
+        "--limit-request-line",
+        "0",
+        "superset.app:create_app()",
+    ]
     log = paths.run / "superset.log"
     with log.open("a") as out:
         proc = subprocess.Popen(
@@ -163,7 +175,10 @@ def run(args) -> int:
         os.killpg(proc.pid, signal.SIGTERM)
         pid_file(paths).unlink(missing_ok=True)
         raise
-    print(f"Superset: http://127.0.0.1:{args.port}  (logins: {paths.secrets / 'superset_users.txt'})", flush=True)
+    print(
+        f"Superset: http://127.0.0.1:{args.port}  (logins: {paths.secrets / 'superset_users.txt'})",
+        flush=True,
+    )
     if args.background:
         print(f"running in the background (pid {proc.pid}, log {log}); stop with `callcenter serve --stop`")
         return 0

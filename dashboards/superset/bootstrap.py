@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import time
 from pathlib import Path
 from string import Template
 
@@ -74,7 +76,11 @@ def read_bundle(bundle: Path, serving: Path) -> dict[str, str]:
 def check_database_locked_down(name: str, config: dict) -> None:
     problems = [f"{k} must be {v}" for k, v in REQUIRED_DATABASE_FLAGS.items() if config.get(k) is not v]
     connect_args = config.get("extra", {}).get("engine_params", {}).get("connect_args", {})
-    problems += [f"connect_args.{k} must be {v}" for k, v in REQUIRED_CONNECT_ARGS.items() if connect_args.get(k) is not v]
+    problems += [
+        f"connect_args.{k} must be {v}"
+        for k, v in REQUIRED_CONNECT_ARGS.items()
+        if connect_args.get(k) is not v
+    ]
     duck = connect_args.get("config", {})
     problems += [f"config.{k} must be {v}" for k, v in REQUIRED_DUCKDB_CONFIG.items() if duck.get(k) is not v]
     if "?" in config.get("sqlalchemy_uri", ""):
@@ -92,39 +98,53 @@ def init_metadata() -> None:
     security_manager.sync_role_definitions()
 
 
-def import_bundle(contents: dict[str, str]) -> list:
+def import_bundle(contents: dict[str, str], sync_columns: bool = False) -> list:
     from superset import db, security_manager
+    from superset.commands.exceptions import CommandInvalidError
     from superset.commands.importers.v1.assets import ImportAssetsCommand
     from superset.connectors.sqla.models import SqlaTable
     from superset.models.core import Database
-
-    from superset.commands.exceptions import CommandInvalidError
 
     command = ImportAssetsCommand(contents)
     try:
         command.validate()
     except CommandInvalidError as e:  # the generic "Import failed" hides which file and key
-        raise BundleError(f"invalid bundle: {json.dumps(e.normalized_messages(), ensure_ascii=False)[:4000]}") from e
+        raise BundleError(
+            f"invalid bundle: {json.dumps(e.normalized_messages(), ensure_ascii=False)[:4000]}"
+        ) from e
+    started = time.monotonic()
     command.run()
+    log.info("bootstrap: assets imported in %.1f s", time.monotonic() - started)
+    started = time.monotonic()
+
     def uuids(prefix: str) -> list[str]:
         return [yaml.safe_load(t)["uuid"] for p, t in contents.items() if p.startswith(prefix)]
 
     databases = db.session.query(Database).filter(Database.uuid.in_(uuids("databases/"))).all()
     for database in databases:
         security_manager.add_permission_view_menu("database_access", database.perm)
-    # Column types (and columns added to a mart later) come from the serving file itself. A mart
-    # missing from it is reported, not fatal: the other dashboards stay usable.
-    for dataset in db.session.query(SqlaTable).filter(SqlaTable.uuid.in_(uuids("datasets/"))):
-        try:
-            dataset.fetch_metadata()
-        except Exception as e:  # noqa: BLE001 - Superset raises driver-specific errors here
-            log.warning("bootstrap: WARNING dataset %s.%s not synced: %s", dataset.schema, dataset.table_name, str(e)[:200])
+    if sync_columns:
+        # Column types (and columns added to a mart later) from the serving file itself. A mart
+        # missing from it is reported, not fatal: the other dashboards stay usable.
+        for dataset in db.session.query(SqlaTable).filter(SqlaTable.uuid.in_(uuids("datasets/"))):
+            try:
+                dataset.fetch_metadata()
+            except Exception as e:  # noqa: BLE001 - Superset raises driver-specific errors here
+                log.warning(
+                    "bootstrap: WARNING %s.%s not synced: %s",
+                    dataset.schema,
+                    dataset.table_name,
+                    str(e)[:200],
+                )
     db.session.commit()
+    if sync_columns:
+        log.info("bootstrap: dataset columns synced in %.1f s", time.monotonic() - started)
     return databases
 
 
 def sync_roles(databases: list) -> None:
-    from superset import db, security_manager as sm
+    from superset import db
+    from superset import security_manager as sm
 
     pvms = sm._get_all_pvms()
     data_access = [sm.find_permission_view_menu("database_access", d.perm) for d in databases]
@@ -142,11 +162,24 @@ def sync_roles(databases: list) -> None:
     db.session.commit()
 
 
-def sync_users(secrets: Path) -> None:
-    from superset import db, security_manager as sm
+def password_for(secrets: Path | None, username: str) -> str:
+    """SUPERSET_<USER>_PASSWORD (docker env file) or <secrets>/superset_<user>.password (callcenter serve)."""
+    value = os.environ.get(f"SUPERSET_{username.upper()}_PASSWORD", "")
+    if not value and secrets is not None:
+        value = (secrets / f"superset_{username}.password").read_text().strip()
+    if len(value) < 12 or value == "CHANGE_ME":
+        raise BundleError(
+            f"no usable password for {username} (at least 12 characters, from env or secret file)"
+        )
+    return value
+
+
+def sync_users(secrets: Path | None) -> None:
+    from superset import db
+    from superset import security_manager as sm
 
     for username, role_name, first, last in USERS:
-        password = (secrets / f"superset_{username}.password").read_text().strip()
+        password = password_for(secrets, username)
         role = sm.find_role(role_name)
         user = sm.find_user(username=username)
         if user is None:
@@ -161,8 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--serving", type=Path, required=True)
-    parser.add_argument("--secrets", type=Path, required=True)
-    parser.add_argument("--init", action="store_true", help="upgrade the metadata schema and sync built-in roles")
+    parser.add_argument("--secrets", type=Path, help="folder with superset_<user>.password files (else env)")
+    parser.add_argument(
+        "--init", action="store_true", help="upgrade the metadata schema and sync built-in roles"
+    )
+    parser.add_argument(
+        "--sync-columns",
+        action="store_true",
+        help="also refresh dataset columns from the serving file (the bundle declares them; ~1 s per dataset)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -182,28 +222,29 @@ def main(argv: list[str] | None = None) -> int:
         if args.init:
             log.info("bootstrap: metadata upgrade + init")
             init_metadata()
-        admin = security_manager.find_user(username="admin")
-        if admin is None:  # first run: the importer needs an owner
-            sync_users_admin_only(args.secrets)
-            admin = security_manager.find_user(username="admin")
-        g.user = admin
-        log.info("bootstrap: importing %d bundle files", len(contents))
         try:
-            databases = import_bundle(contents)
+            if security_manager.find_user(username="admin") is None:  # first run: the importer needs an owner
+                sync_users_admin_only(args.secrets)
+            g.user = security_manager.find_user(username="admin")
+            log.info("bootstrap: importing %d bundle files", len(contents))
+            databases = import_bundle(contents, args.sync_columns)
+            sync_roles(databases)
+            sync_users(args.secrets)
         except BundleError as e:
             print(f"bootstrap: {e}", file=sys.stderr)
             return 2
-        sync_roles(databases)
-        sync_users(args.secrets)
         print(json.dumps({"databases": [d.database_name for d in databases], "files": len(contents)}))
     return 0
 
 
-def sync_users_admin_only(secrets: Path) -> None:
-    from superset import db, security_manager as sm
+def sync_users_admin_only(secrets: Path | None) -> None:
+    from superset import db
+    from superset import security_manager as sm
 
-    password = (secrets / "superset_admin.password").read_text().strip()
-    sm.add_user("admin", "Superset", "Admin", "admin@callcenter.invalid", [sm.find_role("Admin")], password=password)
+    password = password_for(secrets, "admin")
+    sm.add_user(
+        "admin", "Superset", "Admin", "admin@callcenter.invalid", [sm.find_role("Admin")], password=password
+    )
     db.session.commit()
 
 

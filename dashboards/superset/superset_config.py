@@ -17,6 +17,8 @@ import os
 from datetime import timedelta
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]  # fail fast: never a default key (CVE-2023-27524)
+if len(SECRET_KEY) < 32 or "CHANGE_ME" in SECRET_KEY:
+    raise RuntimeError("SUPERSET_SECRET_KEY must be a random value of at least 32 characters")
 PREVIOUS_SECRET_KEY = os.environ.get("SUPERSET_PREVIOUS_SECRET_KEY") or None
 
 _HOME = os.environ.get("SUPERSET_HOME", os.path.expanduser("~/.superset"))
@@ -58,7 +60,11 @@ else:  # FileSystemCache is shared by all gunicorn workers, SimpleCache would no
 CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 300, "CACHE_KEY_PREFIX": "superset_"}
 DATA_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 600, "CACHE_KEY_PREFIX": "superset_data_"}
 FILTER_STATE_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 86400, "CACHE_KEY_PREFIX": "superset_filter_"}
-EXPLORE_FORM_DATA_CACHE_CONFIG = {**_cache, "CACHE_DEFAULT_TIMEOUT": 86400, "CACHE_KEY_PREFIX": "superset_explore_"}
+EXPLORE_FORM_DATA_CACHE_CONFIG = {
+    **_cache,
+    "CACHE_DEFAULT_TIMEOUT": 86400,
+    "CACHE_KEY_PREFIX": "superset_explore_",
+}
 
 # --- SQL Lab -----------------------------------------------------------------------------------
 SQLLAB_TIMEOUT = 60

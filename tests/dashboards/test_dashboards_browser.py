@@ -1,0 +1,176 @@
+"""Dashboards in a real browser (Playwright + Debian chromium), logged in as an executive.
+
+For each of the six dashboards: every chart renders, none shows an error, the headline numbers
+equal the marts' values (queried read-only from the same serving file), a screenshot goes to
+test-artifacts/dashboards/, and a warm re-open renders every chart within 3 s.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.browser, pytest.mark.superset]
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLE = REPO / "dashboards" / "bundle"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+WARM_BUDGET_S = 3.0
+
+LAST_DAY = "where report_date = (select max(report_date) from marts.agg_center_daily)"
+# dashboard -> [(chart key, SQL giving the number, d3 format the chart uses)]
+KEY_NUMBERS = {
+    "executive_overview": [
+        (
+            "exec_sl",
+            f"select sum(sl_num) / nullif(sum(sl_den), 0) from marts.agg_center_daily {LAST_DAY}",
+            ".1%",
+        ),
+        (
+            "exec_answer_rate",
+            f"select sum(answer_rate_num) / sum(answer_rate_den) from marts.agg_center_daily {LAST_DAY}",
+            ".1%",
+        ),
+        (
+            "exec_abandon_rate",
+            f"select sum(abandon_rate_num) / sum(abandon_rate_den) from marts.agg_center_daily {LAST_DAY}",
+            ".1%",
+        ),
+        ("exec_asa", f"select sum(asa_num) / sum(asa_den) from marts.agg_center_daily {LAST_DAY}", ",.1f"),
+        ("exec_csat", f"select sum(csat_num) / sum(csat_den) from marts.agg_center_daily {LAST_DAY}", ".1%"),
+        ("exec_offered_total", "select sum(offered) from marts.agg_center_daily", ",d"),
+        ("exec_sl_total", "select sum(sl_num) / sum(sl_den) from marts.agg_center_daily", ".1%"),
+    ],
+    "service_level": [
+        ("sl_offered_total", "select sum(offered) from marts.agg_queue_interval", ",d"),
+        ("sl_sl_total", "select sum(sl_num) / sum(sl_den) from marts.agg_queue_interval", ".1%"),
+        ("sl_asa_total", "select sum(asa_num) / sum(asa_den) from marts.agg_queue_interval", ",.1f"),
+    ],
+    "agent_performance": [
+        ("agent_handled_total", "select sum(handled) from marts.agg_agent_daily", ",d"),
+        (
+            "agent_occupancy_total",
+            "select sum(occupancy_num) / sum(occupancy_den) from marts.agg_agent_daily",
+            ".1%",
+        ),
+        ("agent_aht_total", "select sum(handle_s) / sum(handled) from marts.agg_agent_daily", ",.1f"),
+    ],
+    "customer_experience": [
+        ("cx_csat_total", "select sum(csat_top2) / sum(csat_n) from marts.agg_csat_daily", ".1%"),
+        ("cx_csat_n", "select sum(csat_n) from marts.agg_csat_daily", ",d"),
+        ("cx_fcr_total", "select sum(fcr_repeat_num) / sum(fcr_repeat_den) from marts.agg_fcr_daily", ".1%"),
+    ],
+    "stress_survey": [
+        ("stress_returned", "select sum(returned) from marts.agg_stress_wave where grouping = 'all'", ",d"),
+        (
+            "stress_response_rate",
+            "select sum(response_rate_num) / sum(response_rate_den) from marts.agg_stress_wave where grouping = 'all'",
+            ".1%",
+        ),
+    ],
+    "data_quality": [
+        ("dq_checks_total", "select count(*) from marts.dq_results", ",d"),
+        ("dq_failed_total", "select count(*) filter (where not success) from marts.dq_results", ",d"),
+        ("dq_quarantined_total", "select sum(rows) from marts.dq_quarantine_summary", ",d"),
+    ],
+}
+
+ALL_RENDERED_JS = """
+(expected) => {
+  const charts = [...document.querySelectorAll("[data-test='chart-grid-component']")];
+  if (charts.length < expected) return false;
+  return charts.every(c =>
+    !c.querySelector(".loading, [data-test='loading-indicator'], [aria-label='Loading']") &&
+    (c.querySelector("[data-test='slice-container'] [id^='chart-id-'] *") ||
+     c.querySelector(".alert, [role='alert'], [data-test='error-message']")));
+}
+"""
+
+
+def d3(value: float, fmt: str) -> str:
+    return {".1%": f"{value:.1%}", ",d": f"{round(value):,d}", ",.1f": f"{value:,.1f}"}[fmt]
+
+
+def chart_titles(slug: str) -> dict[str, str]:
+    return {
+        p.stem: yaml.safe_load(p.read_text())["slice_name"] for p in (BUNDLE / "charts" / slug).glob("*.yaml")
+    }
+
+
+def chart_count(slug: str) -> int:
+    position = yaml.safe_load((BUNDLE / "dashboards" / f"{slug}.yaml").read_text())["position"]
+    return sum(1 for n in position.values() if isinstance(n, dict) and n.get("type") == "CHART")
+
+
+@pytest.fixture(scope="module")
+def executive_page(superset):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Debian chromium (make setup)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 4000})  # tall: no chart is off-screen
+        page.goto(f"{superset.url}/login/")
+        page.fill("input#username", "executive")
+        page.fill("input#password", superset.passwords["executive"])
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def open_dashboard(page, superset, slug: str, timeout_ms: int) -> float:
+    started = time.monotonic()
+    page.goto(f"{superset.url}/superset/dashboard/{slug}/")
+    page.wait_for_function(ALL_RENDERED_JS, arg=chart_count(slug), timeout=timeout_ms, polling=100)
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("slug", list(KEY_NUMBERS))
+def test_dashboard_renders_every_chart_with_the_marts_numbers(executive_page, superset, artifacts, slug):
+    page = executive_page
+    open_dashboard(page, superset, slug, timeout_ms=90_000)  # cold: first query of each chart
+    page.screenshot(path=str(artifacts / f"{slug}.png"), full_page=True)
+
+    charts = page.locator("[data-test='chart-grid-component']")
+    assert charts.count() == chart_count(slug)
+    errors = page.locator(
+        "[data-test='chart-grid-component'] .alert, [data-test='chart-grid-component'] [role='alert'], "
+        "[data-test='chart-grid-component'] [data-test='error-message']"
+    ).all_inner_texts()
+    assert errors == [], f"{slug}: charts show errors: {errors}"
+
+    titles = chart_titles(slug)
+    for key, sql, fmt in KEY_NUMBERS[slug]:
+        (value,) = superset.query(sql)[0]
+        shown = page.locator(
+            f"[data-test='chart-grid-component'][data-test-chart-name='{titles[key]}'] .header-line"
+        )
+        assert shown.inner_text().strip() == d3(value, fmt), f"{slug}/{key}"
+
+    warm = open_dashboard(page, superset, slug, timeout_ms=30_000)
+    (artifacts / f"{slug}.timing.txt").write_text(f"warm render {warm:.2f} s\n")
+    assert warm < WARM_BUDGET_S, f"{slug}: warm render took {warm:.2f} s"
+
+
+def test_executive_cannot_open_sql_lab(executive_page, superset, artifacts):
+    page = executive_page
+    response = page.goto(f"{superset.url}/sqllab/")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(artifacts / "executive_sqllab.png"))
+    editor = page.locator(".ace_editor, [data-test='sql-editor-tabs'], #brace-editor")
+    assert editor.count() == 0
+    assert "/sqllab" not in page.url or (response is not None and response.status in (401, 403, 404))
