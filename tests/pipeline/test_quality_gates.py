@@ -129,3 +129,27 @@ def test_severity_comes_from_configuration(instance, tmp_path):
     assert failed["marts_agg_queue_interval.offered_equals_sum_of_outcomes"].severity == "warn"
     # the daily roll-ups still reconcile with themselves, so nothing blocks
     assert report.blocking_failures == []
+
+
+def test_phone_scan_frame_flags_numbers_not_ids_dates_or_hmac_keys(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    execute(
+        wh,
+        """
+        create schema marts;
+        create table marts.t as select * from (values
+          ('12345678-1234-4abc-8def-123456789012', 'a3f1' || repeat('9', 60), '2026-11-20 08:30:00', 'C1234567890'),
+          ('1700000000.123', 'ok', 'call back 0044 20 7946 0958', 'x'),
+          ('13800138000', null, 'ticket #12345', 'y')
+        ) v(contact_id, caller_key, note, other);
+        """,
+    )
+    params = runner.load_suites()
+    pii = next(s for s in params if s["name"] == "published_pii_scan")["meta"]["params"]
+    con = duckdb.connect(str(wh), read_only=True)
+    frame = runner.published_pii_frame(con, pii, None)
+    con.close()
+    found = dict(zip(frame["column_name"], frame["phone_like_values"], strict=True))
+    # a UUID, an Asterisk uniqueid, an HMAC key, a timestamp and a letter-prefixed id are not numbers;
+    # a bare 11-digit id and a formatted London number are
+    assert found == {"contact_id": 1, "caller_key": 0, "note": 1, "other": 0}
