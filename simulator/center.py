@@ -233,15 +233,15 @@ def build_center(
             team_of[members[t::n_teams]] = len(teams) - 1
     export_dates = sorted({start, start + timedelta(days=days // 2), end_day})
     team_history: list[dict[date, int]] = []
+    by_queue = {qi: [t for t, tm in enumerate(teams) if tm["queue"] == qi] for qi in range(len(queues))}
+    by_site = {s: [t for t, tm in enumerate(teams) if queues[tm["queue"]].site == s] for s in set(site)}
     for i in range(n):
         hist = {export_dates[0]: int(team_of[i])}
         current = int(team_of[i])
         for d in export_dates[1:]:
-            sister = [t for t, tm in enumerate(teams) if tm["queue"] == primary[i] and t != current]
+            sister = [t for t in by_queue[int(primary[i])] if t != current]
             if not sister:  # a one-team queue: moves go to another team of the site
-                sister = [
-                    t for t, tm in enumerate(teams) if queues[tm["queue"]].site == site[i] and t != current
-                ]
+                sister = [t for t in by_site[site[i]] if t != current]
             if sister and rng.random() < 0.06:  # re-organisation: moved to another team
                 current = sister[rng.integers(len(sister))]
             hist[d] = current

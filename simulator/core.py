@@ -367,6 +367,7 @@ def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
     """Contacts (with repeat-based FCR facts) and per-queue 30-minute interval counts, via DuckDB."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     parts = str(truth / "segments" / "*.parquet")
     cfg = pd.DataFrame(
         {

@@ -203,13 +203,19 @@ def write_csat(responses: pd.DataFrame, landing: Path, label: str, index: int, t
         .dt.tz_convert(tz)
         .dt.strftime("%Y-%m-%d %H:%M:%S")
     )
-    rows = [
-        [ref, ts, int(cs), ("" if n < 0 else int(n)), value_label(m, "resolved", bool(r)), cm, mn]
-        for ref, ts, cs, n, r, cm, mn in zip(
-            responses["contact_ref"], local, responses["csat"], responses["nps"], responses["resolved"],
-            responses["comment"], responses["masked_number"], strict=True,
+    yes, no = value_label(m, "resolved", True), value_label(m, "resolved", False)
+    rows = list(
+        zip(
+            responses["contact_ref"].tolist(),
+            local.tolist(),
+            responses["csat"].astype(int).tolist(),
+            ["" if n < 0 else int(n) for n in responses["nps"].tolist()],
+            [yes if r else no for r in responses["resolved"].tolist()],
+            responses["comment"].tolist(),
+            responses["masked_number"].tolist(),
+            strict=True,
         )
-    ]  # fmt: skip
+    )
     ext = "xlsx" if index % 3 == 1 and len(rows) * len(header) <= XLSX_MAX_CELLS else "csv"
     path = landing / "customer_surveys" / f"csat_{label}.{ext}"
     write_rows(path, header, rows, encoding="utf-8-sig")
@@ -271,59 +277,60 @@ def write_stress_survey(
             groups.setdefault(center.teams[teams[i]]["project_group"], []).append(i)
         for g, members in sorted(groups.items()):
             wave_rows.append([wave, g, len(members)])
-        returned = [i for i in active if rng.random() < 0.9125]
-        order = rng.permutation(len(returned))
-        rows = []
-        for serial, idx in enumerate(order, start=1):
-            i = returned[idx]
-            team = center.teams[teams[i]]
-            band = tenure_band(center.hire[i], day)
-            person = rng.normal(0, 0.45)
-            shift = (
-                (0.45 if band == "6-12m" else 0.0)
-                + PROJECT_EFFECT.get(team["project_group"], 0.0)
-                + 2.5 * (team_occupancy.get(teams[i], occ_mean) - occ_mean)
-                + person
-            )
-            answers = []
-            straight = rng.random() < 0.04
-            straight_value = int(rng.choice([3, 4]))
-            for it in items:
-                if straight:
-                    v = straight_value
-                else:
-                    latent = DIMENSION_BASE.get(it["dimension_code"], 3.0) + shift + rng.normal(0, 0.75)
-                    v = min(5, max(1, round(latent)))
-                    if it["reverse_keyed"]:
-                        v = 6 - v
-                answers.append(label[v])
-            if not straight and rng.random() < 0.05:  # incomplete: a few items skipped
-                for j in rng.choice(len(items), size=int(rng.integers(1, 5)), replace=False):
-                    answers[j] = label[None]
-            submitted = (
-                pd.Timestamp(day)
-                - pd.Timedelta(days=int(rng.integers(0, 7)))
-                + pd.Timedelta(seconds=int(rng.integers(9 * 3600, 21 * 3600)))
-            )
-            rows.append(
-                [
-                    serial,
-                    submitted.strftime("%Y/%m/%d %H:%M:%S"),
-                    f"{int(rng.integers(90, 600))}秒",
-                    "微信",
-                    "N/A",
-                    f"116.228.{int(rng.integers(1, 255))}.{int(rng.integers(1, 255))}({SITE_NAME_ZH.get(center.site[i], '')})",
-                    value_label(m, "gender", center.gender[i]),
-                    value_label(m, "age_band", center.age_band[i]),
-                    value_label(m, "education", center.education[i]),
-                    value_label(m, "marital_status", center.marital[i]),
-                    value_label(m, "tenure_band", band),
-                    team["project_group"],
-                    team["name"],
-                    *answers,
-                    "希望合理安排排班，增加休息时间" if rng.random() < 0.15 else "",
-                ]
-            )
+        returned = np.array([i for i in active if rng.random() < 0.9125], dtype=int)
+        returned = returned[rng.permutation(len(returned))]
+        k, n_items = len(returned), len(items)
+        team_idx = np.array([teams[i] for i in returned], dtype=int)
+        bands = np.array([tenure_band(center.hire[i], day) for i in returned], dtype=object)
+        shift = (
+            np.where(bands == "6-12m", 0.45, 0.0)
+            + np.array([PROJECT_EFFECT.get(center.teams[t]["project_group"], 0.0) for t in team_idx])
+            + 2.5 * (np.array([team_occupancy.get(int(t), occ_mean) for t in team_idx]) - occ_mean)
+            + rng.normal(0, 0.45, k)
+        )
+        base = np.array([DIMENSION_BASE.get(it["dimension_code"], 3.0) for it in items])
+        reverse = np.array([it["reverse_keyed"] for it in items])
+        values = np.clip(np.rint(base[None, :] + shift[:, None] + rng.normal(0, 0.75, (k, n_items))), 1, 5)
+        values = np.where(reverse[None, :], 6 - values, values).astype(int)
+        straight = rng.random(k) < 0.04
+        values[straight] = rng.choice([3, 4], size=int(straight.sum()))[:, None]
+        labels = np.array([label[v] for v in range(1, 6)], dtype=object)[values - 1]
+        skipping = np.flatnonzero(~straight & (rng.random(k) < 0.05))  # incomplete: a few items skipped
+        for r in skipping:
+            labels[r, rng.choice(n_items, size=int(rng.integers(1, 5)), replace=False)] = label[None]
+        submitted = (
+            pd.Timestamp(day)
+            - pd.to_timedelta(rng.integers(0, 7, k), unit="D")
+            + pd.to_timedelta(rng.integers(9 * 3600, 21 * 3600, k), unit="s")
+        ).strftime("%Y/%m/%d %H:%M:%S")
+        took = rng.integers(90, 600, k)
+        ip = rng.integers(1, 255, (k, 2))
+        comment = rng.random(k) < 0.15
+        lab = {
+            f: {v: value_label(m, f, v) for v in m["values"][f].values()}
+            for f in m["values"]
+            if f != "*items"
+        }
+        rows = [
+            [
+                serial + 1,
+                submitted[serial],
+                f"{took[serial]}秒",
+                "微信",
+                "N/A",
+                f"116.228.{ip[serial, 0]}.{ip[serial, 1]}({SITE_NAME_ZH.get(center.site[i], '')})",
+                lab["gender"][center.gender[i]],
+                lab["age_band"][center.age_band[i]],
+                lab["education"][center.education[i]],
+                lab["marital_status"][center.marital[i]],
+                lab["tenure_band"][bands[serial]],
+                center.teams[team_idx[serial]]["project_group"],
+                center.teams[team_idx[serial]]["name"],
+                *labels[serial].tolist(),
+                "希望合理安排排班，增加休息时间" if comment[serial] else "",
+            ]
+            for serial, i in enumerate(returned.tolist())
+        ]
         if len(rows) * len(header) > XLSX_MAX_CELLS:
             ext = "csv"
         path = landing / "stress_survey" / f"stress_survey_{wave}.{ext}"
