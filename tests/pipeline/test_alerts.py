@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -62,3 +63,67 @@ def test_unreachable_webhook_is_recorded_not_raised(data_dir, monkeypatch):
     assert alert["delivered"] == ["log"]
     assert "webhook" in alert["delivery_errors"][0]
     assert read_alerts(paths)[0]["kind"] == "run_failed"
+
+
+def _tiny_smtp_server(received: list) -> tuple[socket.socket, int]:
+    """Just enough SMTP to accept one message (no auth, no TLS)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        f = conn.makefile("rwb")
+
+        def reply(line: str) -> None:
+            f.write(line.encode() + b"\r\n")
+            f.flush()
+
+        reply("220 test")
+        data, in_data = [], False
+        for raw in f:
+            line = raw.decode().rstrip("\r\n")
+            if in_data:
+                if line == ".":
+                    in_data = False
+                    received.append("\n".join(data))
+                    reply("250 queued")
+                else:
+                    data.append(line)
+                continue
+            cmd = line.split(" ", 1)[0].upper()
+            if cmd in ("EHLO", "HELO"):
+                reply("250 test")
+            elif cmd == "DATA":
+                in_data = True
+                reply("354 go on")
+            elif cmd == "QUIT":
+                reply("221 bye")
+                break
+            else:
+                reply("250 ok")
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, srv.getsockname()[1]
+
+
+def test_email_when_smtp_is_configured(data_dir, monkeypatch):
+    received: list[str] = []
+    srv, port = _tiny_smtp_server(received)
+    monkeypatch.setenv("CALLCENTER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CALLCENTER_SMTP_PORT", str(port))
+    monkeypatch.setenv("CALLCENTER_ALERT_EMAIL_TO", "oncall@example.com")
+    try:
+        alert = send_alert(
+            data_paths(data_dir),
+            "stale_source",
+            "agent_states is 40 h behind contact_segments",
+            {"table": "raw.agent_states", "rows": 0, "data_docs": "/d/index.html"},
+        )
+    finally:
+        srv.close()
+    assert alert["delivered"] == ["log", "email"]
+    assert len(received) == 1
+    assert "[callcenter stale_source] agent_states is 40 h behind" in received[0]
+    assert "table: raw.agent_states" in received[0]
