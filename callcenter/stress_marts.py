@@ -153,6 +153,12 @@ def build_wave(flagged: pd.DataFrame, waves: pd.DataFrame, settings: Settings) -
     return _typed(out[cols].sort_values(["wave", "grouping", "group_value"]).reset_index(drop=True))
 
 
+DIMENSION_STATS = (
+    "n", "mean_score", "sd_score", "ci_low", "ci_high", "high_stress_num", "high_stress_den",
+    "high_stress_wilson_low", "high_stress_wilson_high", "t_vs_midpoint", "t_df", "p_vs_midpoint", "stressor_type",
+)  # fmt: skip
+
+
 def _dimension_meta(items: pd.DataFrame) -> pd.DataFrame:
     return items[
         ["instrument", "dimension_code", "dimension_zh", "dimension_en", "dimension_order", "midpoint",
@@ -189,7 +195,8 @@ def build_dimension(
              "high_stress_wilson_high": up, "t_vs_midpoint": test.t, "t_df": test.df, "p_vs_midpoint": test.p_value,
              "stressor_type": "explicit" if explicit else "implicit"}
         )  # fmt: skip
-    cells = pd.concat([cells.drop(columns="values"), pd.DataFrame(stats_rows, index=cells.index)], axis=1)
+    stat_frame = pd.DataFrame(stats_rows, index=cells.index, columns=list(DIMENSION_STATS))
+    cells = pd.concat([cells.drop(columns="values"), stat_frame], axis=1)
     cells = _with_parent(cells, groups)
     stat_cols = [
         "mean_score", "sd_score", "ci_low", "ci_high", "high_stress_num", "high_stress_den",

@@ -297,3 +297,27 @@ def test_all_suppressed_columns_keep_numeric_types():
     assert out["suppressed"].all()
     assert out["mean_score"].dtype == float and str(out["n"].dtype) == "Int64"
     assert math.isnan(out["mean_score"].iloc[0])
+
+
+def test_every_mart_builds_before_the_first_survey():
+    """A fresh installation has empty raw stress tables: the marts must still build (empty)."""
+    answers = pd.DataFrame(columns=["response_id", "wave", "instrument", "dimension_code", "item_code", "answer",
+                                    "score", "is_answered"])  # fmt: skip
+    scores = pd.DataFrame(columns=["response_id", "wave", "instrument", "dimension_code", "dimension_score"])
+    groups = pd.DataFrame(columns=["response_id", "wave", "grouping", "group_value", "project_group"])
+    flagged = pd.DataFrame(columns=["response_id", "wave", "project_group", "is_complete", "is_straightlined",
+                                    "has_comment"])  # fmt: skip
+    waves = pd.DataFrame(columns=["wave", "project_group", "distributed"])
+    workload = pd.DataFrame(columns=["wave", "team", "agents", "handled", "logged_in_s", "occupancy_num",
+                                     "occupancy_den", "agent_months", "night_shifts", "consecutive_work_days_max_sum",
+                                     "long_run_agent_months"])  # fmt: skip
+    items = _items({"JC": 4})
+    dim = sm.build_dimension(scores, groups, items, SETTINGS)
+    team = sm.build_workload(dim, workload)
+    outputs = [
+        sm.build_wave(flagged, waves, SETTINGS), dim, sm.build_item(answers, groups, items, SETTINGS),
+        sm.build_reliability(answers, items, SETTINGS), sm.build_group_tests(scores, groups, dim, SETTINGS),
+        team, sm.build_workload_correlation(team),
+    ]  # fmt: skip
+    assert all(len(out) == 0 for out in outputs)
+    assert "mean_score" in dim.columns and dim["mean_score"].dtype == float
