@@ -139,33 +139,31 @@ def insert_new(
     key: Sequence[str] | None = None,
     target: str | None = None,
     columns: Sequence[str] | None = None,
+    valid: int | None = None,
 ) -> tuple[int, int]:
     """Insert the valid rows of `stage` into raw.`table` unless their natural key is already there.
 
-    Within the file the first row of a key (by `order_by`) wins; the others are duplicates.
-    Returns (loaded, duplicate).
+    Within the file the first row of a key (by `order_by`) wins; the others are duplicates. One
+    statement (window + anti-join), so a 10M-row file is scanned once. `valid` (rows passing
+    `where`) may be given when the caller knows it. Returns (loaded, duplicate).
     """
     key = list(key or NATURAL_KEYS[table])
     columns = list(columns or [c for c, _ in RAW_TABLES[table]])
     target = target or f"raw.{table}"
     con = ctx.con
+    if valid is None:
+        valid = con.execute(f"select count(*) from {stage} where {where}").fetchone()[0]
     keys = ", ".join(key)
-    con.execute(
-        f"""create or replace temp table _ranked as
-            select *, row_number() over (partition by {keys} order by {order_by}) as _rn
-            from {stage} where {where}"""
-    )
-    valid, first = con.execute("select count(*), count(*) filter (where _rn = 1) from _ranked").fetchone()
     match = " and ".join(f"t.{k} = r.{k}" for k in key)
     col_list = ", ".join(columns)
     loaded = con.execute(
         f"""insert into {target} ({col_list}, source_file, source_line, loaded_at)
             select {", ".join(f"r.{c}" for c in columns)}, ?, r.source_line, ?
-            from _ranked r
-            where r._rn = 1 and not exists (select 1 from {target} t where {match})""",
+            from (select * from {stage} where {where}
+                  qualify row_number() over (partition by {keys} order by {order_by}) = 1) r
+            where not exists (select 1 from {target} t where {match})""",
         [ctx.source_file, ctx.loaded_at],
     ).fetchone()[0]
-    con.execute("drop table _ranked")
     return int(loaded), int(valid - loaded)
 
 
@@ -303,6 +301,7 @@ def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse_path))
     con.execute("set TimeZone = 'UTC'")  # naive timestamps mean UTC everywhere in raw
+    con.execute("set enable_progress_bar = false")  # our own progress bar, on stderr, when asked
     create_raw_tables(con)
     return con
 

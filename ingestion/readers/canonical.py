@@ -50,8 +50,16 @@ def _in(col: str, values: tuple[str, ...]) -> str:
     return f"{col} in ({', '.join(repr(v) for v in values)})"
 
 
-def _ts(col: str) -> str:
-    return f"(try_cast({col} as timestamptz) at time zone 'UTC')"
+def _ts(col: str, tz: str) -> str:
+    """Text → naive UTC. An explicit offset always wins; naive text is in the source's zone (the
+    session TimeZone). The plain cast (no ICU) covers the common naive/`Z` case of UTC sources."""
+    with_zone = f"(try_cast({col} as timestamptz) at time zone 'UTC')"
+    if tz != "UTC":
+        return with_zone
+    return (
+        f"(case when {col}[11:] like '%+%' or {col}[11:] like '%-%' then {with_zone} "
+        f"else try_cast({col} as timestamp) end)"
+    )
 
 
 def _num(col: str) -> str:
@@ -64,69 +72,82 @@ def _reason(rules: list[tuple[str, str]]) -> str:
     return f"case {whens} else null end"
 
 
-def _segment_select() -> str:
+def _validated(parsed: list[tuple[str, str]], rules: list[tuple[str, str]], source: str, keep: str) -> str:
+    """Parse every column once (p_*), validate the parsed values (the first failing rule is the
+    reason), and rebuild the text of rejected rows only (masked) for the quarantine."""
+    inner = ", ".join(f"{expr} as p_{name}" for name, expr in parsed)
+    outer = ", ".join(f"p_{name} as {name}" for name, _ in parsed)
+    raw = ", ".join(f"r_{name}" for name, _ in parsed)
+    raw_as = ", ".join(f"{name} as r_{name}" for name, _ in parsed)
+    return f"""select * exclude ({raw}),
+                      case when reject_reason is not null
+                           then regexp_replace(concat_ws(',', {raw}), '{PHONE_LIKE_SQL}', '<masked>', 'g')
+                      end as raw_record
+               from (select {outer}, {raw_as}, {_reason(rules)} as reject_reason {keep}
+                     from (select *, {inner} from ({source})))"""
+
+
+def _segment_sql(source: str, keep: str, tz: str) -> str:
+    parsed = [
+        ("source_system", "coalesce(nullif(trim(source_system), ''), 'canonical')"),
+        ("contact_id", "trim(contact_id)"),
+        ("segment_seq", "try_cast(segment_seq as integer)"),
+        ("channel", "lower(channel)"),
+        ("direction", "lower(direction)"),
+        ("queue_code", "nullif(trim(queue_code), '')"),
+        ("caller_number", "caller_number"),
+        ("queue_entry_ts", _ts("queue_entry_ts", tz)),
+        ("answer_ts", _ts("answer_ts", tz)),
+        ("end_ts", _ts("end_ts", tz)),
+        ("agent_id", "nullif(trim(agent_id), '')"),
+        *[(c, _num(c)) for c in ("wait_s", "talk_s", "hold_s", "acw_s")],
+        ("outcome", "lower(outcome)"),
+        ("transfer_type", "lower(transfer_type)"),
+        ("transfer_to_queue", "nullif(trim(transfer_to_queue), '')"),
+        ("disposition", "nullif(trim(disposition), '')"),
+        ("complaint", "try_cast(complaint as boolean)"),
+        ("resolved", "try_cast(resolved as boolean)"),
+    ]
     rules: list[tuple[str, str]] = [
-        ("contact_id is null or trim(contact_id) = ''", "'missing contact_id'"),
-        ("try_cast(segment_seq as integer) is null", "'bad segment_seq'"),
-        ("try_cast(segment_seq as integer) < 1", "'bad segment_seq'"),
-        (f"channel is null or not {_in('lower(channel)', CHANNELS)}", "'unknown channel ' || coalesce(channel, '')"),
-        (f"direction is null or not {_in('lower(direction)', DIRECTIONS)}", "'unknown direction ' || coalesce(direction, '')"),
-        (f"outcome is null or not {_in('lower(outcome)', OUTCOMES)}", "'unknown outcome ' || coalesce(outcome, '')"),
-        (f"{_ts('queue_entry_ts')} is null", "'bad timestamp queue_entry_ts'"),
-        (f"answer_ts is not null and {_ts('answer_ts')} is null", "'bad timestamp answer_ts'"),
-        (f"end_ts is not null and {_ts('end_ts')} is null", "'bad timestamp end_ts'"),
+        ("p_contact_id is null or p_contact_id = ''", "'missing contact_id'"),
+        ("p_segment_seq is null or p_segment_seq < 1", "'bad segment_seq'"),
+        (f"p_channel is null or not {_in('p_channel', CHANNELS)}", "'unknown channel ' || coalesce(channel, '')"),
+        (f"p_direction is null or not {_in('p_direction', DIRECTIONS)}", "'unknown direction ' || coalesce(direction, '')"),
+        (f"p_outcome is null or not {_in('p_outcome', OUTCOMES)}", "'unknown outcome ' || coalesce(outcome, '')"),
+        ("p_queue_entry_ts is null", "'bad timestamp queue_entry_ts'"),
+        ("answer_ts is not null and p_answer_ts is null", "'bad timestamp answer_ts'"),
+        ("end_ts is not null and p_end_ts is null", "'bad timestamp end_ts'"),
     ]  # fmt: skip
     for c in ("wait_s", "talk_s", "hold_s", "acw_s"):
-        rules.append((f"{c} is not null and {_num(c)} is null", f"'bad number {c}'"))
-        rules.append((f"{_num(c)} < 0", f"'negative duration {c}'"))
+        rules.append((f"{c} is not null and p_{c} is null", f"'bad number {c}'"))
+        rules.append((f"p_{c} < 0", f"'negative duration {c}'"))
     rules += [
-        (f"transfer_type is not null and not {_in('lower(transfer_type)', TRANSFER_TYPES)}", "'unknown transfer_type ' || transfer_type"),
-        ("complaint is not null and try_cast(complaint as boolean) is null", "'bad boolean complaint'"),
-        ("resolved is not null and try_cast(resolved as boolean) is null", "'bad boolean resolved'"),
-        (f"{_ts('answer_ts')} < {_ts('queue_entry_ts')}", "'answer_ts before queue_entry_ts'"),
-        (f"{_ts('end_ts')} < {_ts('queue_entry_ts')}", "'end_ts before queue_entry_ts'"),
+        (f"p_transfer_type is not null and not {_in('p_transfer_type', TRANSFER_TYPES)}", "'unknown transfer_type ' || transfer_type"),
+        ("complaint is not null and p_complaint is null", "'bad boolean complaint'"),
+        ("resolved is not null and p_resolved is null", "'bad boolean resolved'"),
+        ("p_answer_ts < p_queue_entry_ts", "'answer_ts before queue_entry_ts'"),
+        ("p_end_ts < p_queue_entry_ts", "'end_ts before queue_entry_ts'"),
     ]  # fmt: skip
-    return f"""
-        coalesce(nullif(trim(source_system), ''), 'canonical') as source_system,
-        trim(contact_id) as contact_id,
-        try_cast(segment_seq as integer) as segment_seq,
-        lower(channel) as channel,
-        lower(direction) as direction,
-        nullif(trim(queue_code), '') as queue_code,
-        caller_number,
-        {_ts("queue_entry_ts")} as queue_entry_ts,
-        {_ts("answer_ts")} as answer_ts,
-        {_ts("end_ts")} as end_ts,
-        nullif(trim(agent_id), '') as agent_id,
-        {_num("wait_s")} as wait_s,
-        {_num("talk_s")} as talk_s,
-        {_num("hold_s")} as hold_s,
-        {_num("acw_s")} as acw_s,
-        lower(outcome) as outcome,
-        lower(transfer_type) as transfer_type,
-        nullif(trim(transfer_to_queue), '') as transfer_to_queue,
-        nullif(trim(disposition), '') as disposition,
-        try_cast(complaint as boolean) as complaint,
-        try_cast(resolved as boolean) as resolved,
-        {_reason(rules)} as reject_reason"""
+    return _validated(parsed, rules, source, keep)
 
 
-def _state_select() -> str:
-    rules = [
-        ("agent_id is null or trim(agent_id) = ''", "'missing agent_id'"),
-        (f"state is null or not {_in('lower(state)', STATES)}", "'unknown state ' || coalesce(state, '')"),
-        (f"{_ts('start_ts')} is null", "'bad timestamp start_ts'"),
-        (f"end_ts is not null and {_ts('end_ts')} is null", "'bad timestamp end_ts'"),
-        (f"{_ts('end_ts')} < {_ts('start_ts')}", "'negative duration (end_ts before start_ts)'"),
+def _state_sql(source: str, keep: str, tz: str) -> str:
+    parsed = [
+        ("source_system", "coalesce(nullif(trim(source_system), ''), 'canonical')"),
+        ("agent_id", "trim(agent_id)"),
+        ("state", "lower(state)"),
+        ("reason", "nullif(trim(reason), '')"),
+        ("start_ts", _ts("start_ts", tz)),
+        ("end_ts", _ts("end_ts", tz)),
     ]
-    return f"""
-        coalesce(nullif(trim(source_system), ''), 'canonical') as source_system,
-        trim(agent_id) as agent_id,
-        lower(state) as state,
-        nullif(trim(reason), '') as reason,
-        {_ts("start_ts")} as start_ts,
-        {_ts("end_ts")} as end_ts,
-        {_reason(rules)} as reject_reason"""
+    rules = [
+        ("p_agent_id is null or p_agent_id = ''", "'missing agent_id'"),
+        (f"p_state is null or not {_in('p_state', STATES)}", "'unknown state ' || coalesce(state, '')"),
+        ("p_start_ts is null", "'bad timestamp start_ts'"),
+        ("end_ts is not null and p_end_ts is null", "'bad timestamp end_ts'"),
+        ("p_end_ts < p_start_ts", "'negative duration (end_ts before start_ts)'"),
+    ]
+    return _validated(parsed, rules, source, keep)
 
 
 def _duck_problem(e: duckdb.Error, path: str = "") -> tuple[str, int | None]:
@@ -162,7 +183,7 @@ def _csv_source(ctx: FileContext, header: list[str], wanted: list[str]) -> str:
     )
     present = set(header)
     exprs = [f'"{c}"' if c in present else f"null::varchar as {c}" for c in wanted]
-    return f"select {', '.join(exprs)}, concat_ws(',', {', '.join(chr(34) + h + chr(34) for h in header)}) as _raw from {scan}"
+    return f"select {', '.join(exprs)} from {scan}"
 
 
 def read(ctx: FileContext) -> Counts:
@@ -189,10 +210,10 @@ def read(ctx: FileContext) -> Counts:
             raise IngestError(ctx.source_file, "header is not UTF-8 text (wrong encoding?)", 1) from None
         header = csv_header(ctx.path)
     is_segments = CANONICAL_SEGMENT_MARKERS <= set(header)
-    table, wanted, required, select = (
-        ("contact_segments", SEGMENT_COLUMNS, SEGMENT_REQUIRED, _segment_select())
+    table, wanted, required, build_sql = (
+        ("contact_segments", SEGMENT_COLUMNS, SEGMENT_REQUIRED, _segment_sql)
         if is_segments
-        else ("agent_states", STATE_COLUMNS, STATE_REQUIRED, _state_select())
+        else ("agent_states", STATE_COLUMNS, STATE_REQUIRED, _state_sql)
     )
     missing = [c for c in required if c not in header]
     if missing:
@@ -214,9 +235,8 @@ def read(ctx: FileContext) -> Counts:
         exprs = [
             f'cast("{c}" as varchar) as {c}' if c in present else f"null::varchar as {c}" for c in wanted
         ]
-        raw_cols = ", ".join(f'cast("{h}" as varchar)' for h in header)
         source = (
-            f"select {', '.join(exprs)}, concat_ws(',', {raw_cols}) as _raw, file_row_number + 1 as _line "
+            f"select {', '.join(exprs)}, file_row_number + 1 as _line "
             f"from read_parquet('{path}', file_row_number=true)"
         )
     else:
@@ -225,12 +245,8 @@ def read(ctx: FileContext) -> Counts:
     tz = source_time_zone(table)
     con.execute(f"set TimeZone = '{tz}'")  # naive timestamps are in the source's declared zone
     try:
-        con.execute(
-            f"""create or replace temp table _canon as
-                select * exclude (_raw), case when reject_reason is not null
-                               then regexp_replace(_raw, '{PHONE_LIKE_SQL}', '<masked>', 'g') end as raw_record
-                from (select {select}, _raw {", _line" if is_parquet else ""} from ({source}))"""
-        )
+        keep = ", _line" if is_parquet else ""
+        con.execute(f"create or replace temp table _canon as {build_sql(source, keep, tz)}")
     except duckdb.Error as e:
         problem, line = _duck_problem(e, str(ctx.path))
         raise IngestError(ctx.source_file, problem, line) from None
@@ -250,8 +266,9 @@ def read(ctx: FileContext) -> Counts:
             con, "select caller_number from _canon where reject_reason is null", "_caller_map"
         )
         cols = [c for c in SEGMENT_COLUMNS if c != "caller_number"]
+        # A view, not a table: the join is evaluated once, by the insert (and cheaply for rejects).
         con.execute(
-            f"""create or replace temp table _final as
+            f"""create or replace temp view _final as
                 select {", ".join("s." + c for c in cols if c != "caller_key")},
                        m.caller_key,
                        coalesce(s.reject_reason, m.caller_problem) as reject_reason,
@@ -262,17 +279,16 @@ def read(ctx: FileContext) -> Counts:
                 from _canon s left join _caller_map m on s.caller_number = m.number"""
         )
     else:
-        con.execute(
-            f"create or replace temp table _final as select *, {line_expr} as source_line from _canon"
-        )
+        con.execute(f"create or replace temp view _final as select *, {line_expr} as source_line from _canon")
 
-    read_rows = con.execute("select count(*) from _final").fetchone()[0] + malformed
+    read_rows = con.execute("select count(*) from _canon").fetchone()[0] + malformed
     quarantined = quarantine_staged(ctx, table, "_final") + malformed
-    loaded, duplicate = insert_new(ctx, table, "_final")
+    loaded, duplicate = insert_new(ctx, table, "_final", valid=read_rows - quarantined)
     counts.rows_read, counts.rows_loaded = read_rows, loaded
     counts.rows_quarantined, counts.rows_duplicate = quarantined, duplicate
     counts.add_table(table, loaded)
-    for t in ("_canon", "_final", "_caller_map"):
+    con.execute("drop view if exists _final")
+    for t in ("_canon", "_caller_map"):
         con.execute(f"drop table if exists {t}")
     return counts
 
