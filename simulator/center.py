@@ -170,7 +170,12 @@ def build_center(
     primary = np.array([r[0] for r in rows])
     shift = np.array([r[1] for r in rows], dtype=object)
     site = np.array([queues[p].site for p in primary], dtype=object)
-    offset = rng.integers(0, 7, size=n)
+    # WFM balances rotations: within each queue and shift the pattern phases are spread evenly
+    offset = np.zeros(n, dtype=int)
+    for key in sorted(set(rows)):
+        members = np.flatnonzero((primary == key[0]) & (shift == key[1]))
+        phases = np.arange(len(members)) % len(PATTERNS[key[1]])
+        offset[members] = phases[rng.permutation(len(members))]
     # multi-skilled agents: a second queue of the same site
     skills: list[tuple[int, ...]] = []
     second = rng.random(n) < 0.5

@@ -357,9 +357,8 @@ def _team_occupancy(center, handle: np.ndarray, avail: np.ndarray) -> dict[int, 
 
 # the same md5-based ContactId as render.connect_contact_id(contact_id, 1)
 CONNECT_ID_SQL = (
-    "substr(md5(contact_id || '/1'), 1, 8) || '-' || substr(md5(contact_id || '/1'), 9, 4) || '-4' || "
-    "substr(md5(contact_id || '/1'), 14, 3) || '-a' || substr(md5(contact_id || '/1'), 18, 3) || '-' || "
-    "substr(md5(contact_id || '/1'), 21, 12)"
+    "substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3) "
+    "|| '-' || substr(h, 21, 12)"
 )
 
 
@@ -433,10 +432,11 @@ def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
           ),
           n as (
             select *, lead(first_entry_ts) over (partition by caller_ref order by first_entry_ts, contact_id)
-                        as next_contact_ts
+                        as next_contact_ts,
+                   md5(contact_id || '/1') as h
             from c
           )
-          select * exclude (caller_ref, _has_uid),
+          select * exclude (caller_ref, _has_uid, h),
                  {CONNECT_ID_SQL} as connect_contact_id,
                  caller_ref is null as caller_withheld,
                  next_contact_ts is not null and next_contact_ts <= first_entry_ts + interval 7 days
