@@ -218,6 +218,29 @@ def _reader_for(fmt: str) -> Callable[[FileContext], Counts]:
     }[fmt]
 
 
+def _manifest_row(con, source_file, sha, source, fmt, counts, status, message, started) -> None:
+    con.execute(
+        "insert into raw.file_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            source_file, sha, source, fmt,
+            counts.rows_read if counts else 0, counts.rows_loaded if counts else 0,
+            counts.rows_quarantined if counts else 0, counts.rows_duplicate if counts else 0,
+            status, message, started, utc_now(),
+        ],
+    )  # fmt: skip
+
+
+def _record_rejection(con, source_file, sha, fmt, message, started) -> None:
+    """The file's rows reach no table; the manifest keeps one line saying it was rejected and why
+    (for the data-quality checks), once per file content and name however often it is retried."""
+    seen = con.execute(
+        "select 1 from raw.file_manifest where sha256 = ? and file_path = ? and status = 'rejected'",
+        [sha, source_file],
+    ).fetchone()
+    if not seen:
+        _manifest_row(con, source_file, sha, "", fmt, None, "rejected", message, started)
+
+
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("rollback")
     con.execute("set TimeZone = 'UTC'")
@@ -242,9 +265,11 @@ def _load_one(
         return FileResult(path, "", fmt, sha, "already_loaded", message=msg)
     started = utc_now()
     ctx = FileContext(con, path, source_file, pseudonymiser, hmac_key, started, mapping)
+    actual_fmt = fmt
     con.execute("begin transaction")
     try:
-        actual_fmt = detect_format(path, source_file, mapping) if fmt == "auto" else fmt
+        if fmt == "auto":
+            actual_fmt = detect_format(path, source_file, mapping)
         counts = _reader_for(actual_fmt)(ctx)
         total = counts.rows_loaded + counts.rows_quarantined + counts.rows_duplicate
         if counts.rows_read != total:  # a reader bug, never a data problem: refuse rather than lie
@@ -254,30 +279,17 @@ def _load_one(
                 f"+ duplicate {counts.rows_duplicate}"
             )
         message = "; ".join(counts.notes)
-        con.execute(
-            "insert into raw.file_manifest values (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
-            [
-                source_file,
-                sha,
-                counts.source,
-                actual_fmt,
-                counts.rows_read,
-                counts.rows_loaded,
-                counts.rows_quarantined,
-                counts.rows_duplicate,
-                message,
-                started,
-                utc_now(),
-            ],
-        )
+        _manifest_row(con, source_file, sha, counts.source, actual_fmt, counts, "loaded", message, started)
         con.execute("commit")
-    except IngestError as e:
+    except (IngestError, duckdb.Error) as e:
         _rollback(con)
-        return FileResult(path, "", fmt, sha, "rejected", message=str(e))
-    except duckdb.Error as e:
-        _rollback(con)
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        return FileResult(path, "", fmt, sha, "rejected", message=f"{source_file}: {first}")
+        if isinstance(e, IngestError):
+            message = str(e)
+        else:
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            message = f"{source_file}: {first}"
+        _record_rejection(con, source_file, sha, actual_fmt, message, started)
+        return FileResult(path, "", actual_fmt, sha, "rejected", message=message)
     except BaseException:
         _rollback(con)
         raise

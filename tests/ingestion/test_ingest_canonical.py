@@ -110,6 +110,12 @@ def test_truncated_file_is_rejected_whole_and_warehouse_unchanged(warehouse, fix
     assert "contact_segments_2026-03-02_reexport.csv: line 3:" in r.message and "truncated" in r.message
     assert "\n" not in r.message
     assert snapshot(warehouse) == before
+    rejected = query(
+        warehouse, "select file_path, rows_read, message from raw.file_manifest where status = 'rejected'"
+    )
+    assert len(rejected) == 1 and rejected[0][1] == 0 and rejected[0][2] == r.message
+    ingest_paths(warehouse, [damaged], KEY)  # retried: still rejected, recorded once
+    assert query(warehouse, "select count(*) from raw.file_manifest where status = 'rejected'") == [(1,)]
 
 
 def test_wrong_encoding_is_rejected(warehouse, tmp_path):
