@@ -21,6 +21,9 @@ import pingouin as pg
 import pytest
 from factor_analyzer.factor_analyzer import calculate_kmo
 
+from callcenter.config import data_paths
+from callcenter.publish import build_snapshot
+
 from .conftest import REPO, item_dictionary, write_raw
 from .synthetic import make_pss_wave, make_wave
 
@@ -92,6 +95,33 @@ def test_response_level_tables_stay_out_of_marts(warehouse):
     assert {t for t in marts if "stress" in t} == STRESS_MARTS
     intermediate = set(tables.loc[tables["table_schema"] == "intermediate", "table_name"])
     assert {"int_stress_answers_scored", "int_stress_dimension_scores_averaged"} <= intermediate
+
+
+def test_no_stress_table_carries_an_agent_id(warehouse):
+    cols = _query(
+        warehouse,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_name like '%stress%' and table_schema <> 'raw'",
+    )
+    assert len(cols) > 0
+    assert not cols["column_name"].str.contains("agent_id|agent_name", regex=True).any()
+
+
+def test_serving_snapshot_holds_only_stress_aggregates(warehouse):
+    # The real publisher: copies schema marts only, refuses response-level columns.
+    snapshot = build_snapshot(data_paths(warehouse["data_dir"]), "stress-test")
+    con = duckdb.connect(str(snapshot.path), read_only=True)
+    try:
+        tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        stress_cols = con.execute(
+            "select column_name from information_schema.columns where table_name like 'agg_stress%'"
+        ).fetchall()
+    finally:
+        con.close()
+        snapshot.path.unlink()
+    assert {schema for schema, _ in tables} == {"marts"}
+    assert {t for _, t in tables if "stress" in t} == STRESS_MARTS
+    assert not {c for (c,) in stress_cols} & {"response_id", "answer", "score", "dimension_score", "comment"}
 
 
 def test_wave_accounting(warehouse):

@@ -55,7 +55,7 @@ violations as (
     from {{ ref('agg_stress_reliability') }} as r
     cross join settings as s
     where
-        (not r.suppressed and r.row_type = 'scale' and r.n_respondents < s.min_cell_n)
+        (not r.suppressed and (r.n_respondents is null or r.n_respondents < s.min_cell_n))
         or (r.suppressed and (r.alpha is not null or r.kmo is not null or r.alpha_if_item_deleted is not null))
     union all
     select
