@@ -163,8 +163,8 @@ def build_center(
             if on_duty <= 0:
                 continue
             work_fraction = sum(PATTERNS[shift]) / len(PATTERNS[shift])
-            # on-duty agents lose ~20% to breaks, meetings and absence; staff lean (0.72; multi-skill pooling recovers some): peaks miss 80/20
-            head = math.ceil(on_duty * 1.2 / work_fraction * 0.72)
+            # on-duty agents lose ~20% to breaks and absence; staffed lean (x0.78), so peaks miss 80/20
+            head = math.ceil(on_duty * 1.2 / work_fraction * 0.78)
             rows += [(qi, shift)] * head
     n = len(rows)
     primary = np.array([r[0] for r in rows])
