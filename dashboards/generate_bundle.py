@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import re
 import shutil
 import sys
 import tempfile
@@ -61,17 +63,51 @@ class Metric:
     description: str
     anchor: str
 
+    def glossary_description(self) -> str:
+        """The glossary's own definition when docs/metrics.md documents the metric's columns."""
+        column = re.match(r"sum\((\w+)\)", self.expression)
+        entry = glossary_entries().get(column.group(1)) if column else None
+        # a plain sum only takes a row that documents exactly that column (not one of several)
+        if entry and ("nullif" in self.expression or entry[2] == 1):
+            name, definition, _ = entry
+            return f"{name}: {definition}. Source: {GLOSSARY}"
+        return f"{self.description} See {GLOSSARY}."
+
     def as_yaml(self) -> dict:
         return {
             "metric_name": self.name,
             "verbose_name": f"{self.zh} {self.en}",
             "expression": self.expression,
             "d3format": self.d3format,
-            "description": f"{self.description} Glossary: {GLOSSARY} ({self.en}).",
+            "description": self.glossary_description(),
             "metric_type": None,
             "warning_text": None,
             "extra": {},
         }
+
+
+@functools.cache
+def glossary_entries() -> dict[str, tuple[str, str, int]]:
+    """{column: (metric name, definition, columns in that row)} from the tables of docs/metrics.md.
+
+    A row documents a metric when one of its cells lists backticked `*_num` columns (or other
+    measure columns); the metric takes that row's name, Chinese name and definition.
+    """
+    entries: dict[str, tuple[str, str, int]] = {}
+    path = REPO / GLOSSARY
+    if not path.is_file():
+        return entries
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or not line.lstrip().startswith("|") or set(cells[0]) <= {"-", " ", ":"}:
+            continue
+        name = re.sub(r"[*`]", "", cells[0]).strip()
+        zh = cells[1] if re.search("[\u4e00-\u9fff]", cells[1]) else ""
+        columns = [c for cell in cells[2:] for c in re.findall(r"`(\w+)`", cell) if not c.startswith("test_")]
+        definition = re.sub(r"[*`]", "", cells[2]).strip()
+        for column in columns:
+            entries.setdefault(column, (f"{name} {zh}".strip(), definition, len(columns)))
+    return entries
 
 
 def ratio(num: str, den: str, scale: str = "") -> str:
@@ -442,20 +478,27 @@ DATASETS = {
             "report_date",
         ),
         Dataset(
-            "fct_contacts",
-            "联系(通话) Contacts",
+            "fct_agent_segments",
+            "坐席通话段 Agent segments",
             [
                 ("contact_id", VARCHAR),
-                ("channel", VARCHAR),
-                ("first_queue_code", VARCHAR),
+                ("segment_seq", BIGINT),
+                ("agent_id", VARCHAR),
+                ("queue_code", VARCHAR),
                 ("site_code", VARCHAR),
                 ("report_date", DATE),
                 ("disposition", VARCHAR),
             ]
-            + [("complaint", BOOLEAN), ("outcome", VARCHAR), ("fcr_status", VARCHAR), ("handle_s", DOUBLE)],
+            + [("complaint", BOOLEAN), ("handle_s", DOUBLE)],
             [
-                count("contacts", "联系量", "Contacts", "count(*)"),
-                count("complaints", "投诉量", "Complaints", "count(*) filter (where complaint)"),
+                count("segments", "通话段", "Agent segments", "count(*)"),
+                count(
+                    "complaints",
+                    "投诉量",
+                    "Complaint contacts",
+                    "count(distinct contact_id) filter (where complaint)",
+                    anchor="complaint-rate",
+                ),
             ],
             "report_date",
         ),
@@ -815,9 +858,9 @@ DATASETS = {
         Dataset(
             "dq_quarantine_summary",
             "隔离记录 Quarantined rows",
-            [("source", VARCHAR), ("reason", VARCHAR), ("report_date", DATE), ("rows", BIGINT)],
+            [("source", VARCHAR), ("reason", VARCHAR), ("quarantined_date", DATE), ("rows", BIGINT)],
             [count("quarantined_rows", "隔离行数", "Quarantined rows", "sum(rows)", anchor="data-quality")],
-            "report_date",
+            "quarantined_date",
         ),
         Dataset(
             "dq_source_freshness",
@@ -1412,7 +1455,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 "cx_complaints_by_reason",
                 "投诉原因 Complaints by reason",
                 "echarts_timeseries_bar",
-                "fct_contacts",
+                "fct_agent_segments",
                 {
                     "x_axis": "disposition",
                     "metrics": ["complaints"],
@@ -1675,7 +1718,13 @@ FILTER_COLUMNS = {
     "site": (
         "站点 Site",
         "site_code",
-        ["agg_queue_daily", "agg_queue_interval", "agg_agent_daily", "fct_contacts", "agg_staffing_interval"],
+        [
+            "agg_queue_daily",
+            "agg_queue_interval",
+            "agg_agent_daily",
+            "fct_agent_segments",
+            "agg_staffing_interval",
+        ],
     ),
     "wave": ("调查批次 Survey wave", "wave", ["agg_stress_wave", "agg_stress_dimension"]),
     "source": ("数据源 Source", "source", ["dq_quarantine_summary", "dq_source_freshness"]),

@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,52 @@ def check_database_locked_down(name: str, config: dict) -> None:
         problems.append("sqlalchemy_uri must not carry query parameters (they become DuckDB settings)")
     if problems:
         raise BundleError(f"{name}: refusing to import a loosened connection: " + "; ".join(problems))
+
+
+def sqlite_metadata_path() -> Path | None:
+    """The metadata file when it is SQLite (the embedded instance), resolved like superset_config.py."""
+    uri = os.environ.get("SUPERSET_METADATA_DB_URI") or ""
+    if uri:
+        return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    return Path(os.environ.get("SUPERSET_HOME", Path.home() / ".superset")) / "superset.db"
+
+
+def schema_cache_file(cache_dir: Path) -> Path:
+    from importlib.metadata import version
+
+    return cache_dir / f"superset-{version('apache-superset')}-initialised.db"
+
+
+def reuse_cached_schema(cache_dir: Path | None) -> bool:
+    """A fresh SQLite metadata DB starts as a copy of a pristine upgraded + initialised one.
+
+    Migrations and `superset init` are the same for every instance of one Superset version and
+    take most of a first start; the copy holds no users, databases or secrets.
+    """
+    target = sqlite_metadata_path()
+    if cache_dir is None or target is None or target.exists():
+        return False
+    cached = schema_cache_file(cache_dir)
+    if not cached.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, target)
+    log.info("bootstrap: metadata schema copied from %s", cached)
+    return True
+
+
+def store_schema_cache(cache_dir: Path | None) -> None:
+    from superset import db
+
+    target = sqlite_metadata_path()
+    if cache_dir is None or target is None:
+        return
+    db.session.commit()
+    db.engine.dispose()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f".{os.getpid()}.tmp"
+    shutil.copyfile(target, tmp)
+    os.replace(tmp, schema_cache_file(cache_dir))
 
 
 def init_metadata() -> None:
@@ -199,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         "--init", action="store_true", help="upgrade the metadata schema and sync built-in roles"
     )
     parser.add_argument(
+        "--schema-cache",
+        type=Path,
+        help="folder for a pristine initialised SQLite metadata DB, reused by fresh instances",
+    )
+    parser.add_argument(
         "--sync-columns",
         action="store_true",
         help="also refresh dataset columns from the serving file (the bundle declares them; ~1 s per dataset)",
@@ -212,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bootstrap: {e}", file=sys.stderr)
         return 2
 
+    if args.init and reuse_cached_schema(args.schema_cache):
+        args.init = False
+
     from flask import g
     from superset.app import create_app
 
@@ -222,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.init:
             log.info("bootstrap: metadata upgrade + init")
             init_metadata()
+            store_schema_cache(args.schema_cache)
         try:
             if security_manager.find_user(username="admin") is None:  # first run: the importer needs an owner
                 sync_users_admin_only(args.secrets)

@@ -113,6 +113,13 @@ select contact_id, 'voice' as channel, queue_code as first_queue_code, queue_cod
     null::boolean as survey_resolved, null::boolean as agent_resolved
 from marts.fct_queue_stints;
 
+create table marts.fct_agent_segments as
+select 'asterisk' as source_system, contact_id, 1::bigint as segment_seq, 'A00' || (1 + hash(contact_id) % 6) as agent_id,
+    first_queue_code as queue_code, site_code, report_date, interval_start_local, 'voice' as channel,
+    'inbound' as direction, null::varchar as transfer_type, disposition, talk_s, hold_s, acw_s, false as acw_missing,
+    handle_s, true as has_hold, complaint, null::boolean as agent_resolved
+from marts.fct_contacts where outcome = 'answered';
+
 create table marts.agg_staffing_interval as
 select queue_code, site_code, report_date, interval_start_local, offered::double as offered, 240.0 as aht_s,
     offered * 240.0 / 1800 as traffic_erlangs, ceil(offered * 240.0 / 1800) + 2 as required_agents_c,
@@ -215,7 +222,7 @@ select 'run' || d as run_id, timestamp '2026-10-01 02:00' + d * interval 1 day a
 from range(0, 14) t(d), (values ('volume'), ('not_null_contact_id'), ('no_raw_phone_numbers')) c(check_name);
 
 create table marts.dq_quarantine_summary as
-select source, reason, date '2026-10-01' + d::integer as report_date, (3 + d % 4)::bigint as rows
+select source, reason, date '2026-10-01' + d::integer as quarantined_date, (3 + d % 4)::bigint as rows
 from (values ('cdr', 'bad_timestamp'), ('cdr', 'negative_duration'), ('queue_log', 'malformed_line')) s(source, reason),
      range(0, 14, 3) t(d);
 

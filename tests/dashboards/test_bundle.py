@@ -192,3 +192,15 @@ def test_a_loosened_database_file_is_refused(tmp_path: Path, loosen):
     db_file.write_text(yaml.safe_dump(config))
     with pytest.raises(bootstrap.BundleError, match="refusing to import a loosened connection"):
         bootstrap.read_bundle(bundle, tmp_path / "serving.duckdb")
+
+
+def test_metric_descriptions_quote_the_glossary():
+    entries = generate_bundle.glossary_entries()
+    quoted = 0
+    for ds in load("datasets").values():
+        for metric in ds["metrics"]:
+            column = re.match(r"sum\((\w+)\)", metric["expression"])
+            if column and column.group(1) in entries and "nullif" in metric["expression"]:
+                assert entries[column.group(1)][1] in metric["description"], metric["metric_name"]
+                quoted += 1
+    assert quoted >= 15  # SL variants, answer/abandon rate, ASA, AHT, occupancy, adherence, CSAT, NPS...

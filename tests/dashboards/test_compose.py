@@ -22,14 +22,19 @@ def compose() -> dict:
 def test_compose_file_matches_the_compose_spec_schema():
     exe = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
     done = subprocess.run(
-        [exe, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)], capture_output=True, text=True, timeout=120
+        [exe, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_required_services_and_dependencies(compose):
     services = compose["services"]
-    assert {"postgres", "redis", "superset", "superset-init", "dagster-webserver", "dagster-daemon"} <= set(services)
+    assert {"postgres", "redis", "superset", "superset-init", "dagster-webserver", "dagster-daemon"} <= set(
+        services
+    )
     for name, service in services.items():
         for dep in service.get("depends_on", {}):
             assert dep in services, f"{name} depends on undefined {dep}"

@@ -156,6 +156,13 @@ def test_executive_sees_dashboards_but_has_no_sql_lab(superset):
     assert r.status_code in (400, 401, 403) and "success" not in r.text
 
 
+def extra_of(session, superset, db_id: int) -> dict:
+    extra = session.get(f"{superset.url}/api/v1/database/{db_id}/connection", timeout=30).json()["result"][
+        "extra"
+    ]
+    return json.loads(extra) if isinstance(extra, str) else extra
+
+
 def counts(admin, superset) -> dict[str, int]:
     return {
         kind: admin.get(f"{superset.url}/api/v1/{kind}/?q=(page_size:1)", timeout=30).json()["count"]
@@ -167,9 +174,7 @@ def test_reimport_updates_in_place_and_does_not_loosen_the_connection(superset, 
     admin = login(superset, "admin")
     before = counts(admin, superset)
     db_id = serving_db_id(admin, superset)
-    extra_before = json.loads(
-        admin.get(f"{superset.url}/api/v1/database/{db_id}", timeout=30).json()["result"]["extra"]
-    )
+    extra_before = extra_of(admin, superset, db_id)
     bundle_charts = sum(1 for _ in (REPO / "dashboards" / "bundle" / "charts").rglob("*.yaml"))
     assert before["dashboard"] == 6 and before["chart"] == bundle_charts and before["database"] == 1
 
@@ -195,8 +200,8 @@ def test_reimport_updates_in_place_and_does_not_loosen_the_connection(superset, 
         for d in admin.get(f"{superset.url}/api/v1/dashboard/", timeout=30).json()["result"]
     }
     assert titles["data_quality"] == "数据质量 Data quality (re-imported)"
-    database = admin.get(f"{superset.url}/api/v1/database/{db_id}", timeout=30).json()["result"]
-    assert json.loads(database["extra"]) == extra_before
+    database = admin.get(f"{superset.url}/api/v1/database/{db_id}/connection", timeout=30).json()["result"]
+    assert extra_of(admin, superset, db_id) == extra_before
     assert (
         database["allow_dml"],
         database["allow_file_upload"],
@@ -252,9 +257,7 @@ def test_even_a_loosened_import_through_the_api_cannot_open_files(superset):
     )
     assert r.status_code == 200, r.text
     db_id = serving_db_id(admin, superset)
-    stored = json.loads(
-        admin.get(f"{superset.url}/api/v1/database/{db_id}", timeout=30).json()["result"]["extra"]
-    )
+    stored = extra_of(admin, superset, db_id)
     assert (
         stored["engine_params"]["connect_args"]["config"]["enable_external_access"] is True
     )  # the import did loosen it
