@@ -67,6 +67,10 @@ def sources_config() -> dict:
         return yaml.safe_load(f) or {}
 
 
+def source_setting(source: str, name: str) -> str | None:
+    return (sources_config().get("sources") or {}).get(source, {}).get(name)
+
+
 def source_time_zone(source: str) -> str:
     cfg = sources_config()
     return (cfg.get("sources") or {}).get(source, {}).get("time_zone") or cfg.get("default_time_zone", "UTC")

@@ -26,7 +26,7 @@ from itertools import groupby
 
 from ingestion.errors import IngestError
 from ingestion.loader import Counts, FileContext, insert_new, quarantine_rows, stage_rows
-from ingestion.util import decode_strict, mask_numbers, source_time_zone, to_utc_naive
+from ingestion.util import decode_strict, mask_numbers, source_setting, source_time_zone, to_utc_naive
 
 SOURCE = "asterisk"
 TERMINAL = {
@@ -105,6 +105,16 @@ EVENT_COLUMNS = [
 ]
 
 
+def member_id(agent: str, keep_as_written: bool = False) -> str:
+    """The agent id of a queue member: `Agent/A0010`, `SIP/1001`, `PJSIP/1001`,
+    `Local/1001@from-queue/n` → `A0010`, `1001`, … so it joins the roster's agent_id.
+    sources.yaml `asterisk_queue_log: {agent_id: as_written}` keeps the name untouched."""
+    if keep_as_written or "/" not in agent or agent.upper() in NO_ID:
+        return agent
+    rest = agent.split("/", 1)[1]
+    return rest.split("@", 1)[0] or agent
+
+
 def _durations(event: str, data: list[str]) -> dict[str, str]:
     """The numeric parameters of an event, by name (positions per Asterisk version)."""
     d = data + [""] * 6
@@ -155,6 +165,7 @@ def read(ctx: FileContext) -> Counts:
     if ends_with_newline:
         lines.pop()
     tz = source_time_zone("asterisk_queue_log")
+    as_written = source_setting("asterisk_queue_log", "agent_id") == "as_written"
     counts = Counts(source="asterisk_queue_log")
     rows, bad = [], []
     last = len(lines)
@@ -199,6 +210,7 @@ def read(ctx: FileContext) -> Counts:
             continue
         event_key = hmac.new(ctx.hmac_key, line.strip().encode(), hashlib.sha256).hexdigest()[:32]
         callid, queue, agent = (f.strip() for f in fields[1:4])
+        agent = member_id(agent, as_written)
         rows.append((event_key, ts, callid, queue, agent, event, *data_fields, caller_key, i))
     counts.rows_quarantined = quarantine_rows(ctx, "asterisk_queue_log", bad)
     stage_rows(ctx.con, "_qlog", EVENT_COLUMNS, rows)

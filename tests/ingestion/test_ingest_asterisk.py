@@ -25,14 +25,14 @@ def test_queue_log_builds_segments_with_wait_from_holdtime(warehouse, fixture_co
     assert (r1.rows_read, r1.rows_loaded, r1.rows_quarantined, r1.rows_duplicate) == (29, 26, 3, 0)
     assert (r2.rows_read, r2.rows_loaded, r2.rows_duplicate) == (5, 3, 2)  # 2 lines re-exported
     assert query(warehouse, SEGMENT_SQL) == [
-        ("1772413200.101", 1, "inbound", "sales", "answered", 12.0, 270.0, None, None, "Agent/1001", None, None),
+        ("1772413200.101", 1, "inbound", "sales", "answered", 12.0, 270.0, None, None, "1001", None, None),
         ("1772413800.202", 1, "inbound", "sales", "abandoned", 40.0, None, None, None, None, None, None),
         ("1772414400.303", 1, "inbound", "sales", "timeout", 300.0, None, None, None, None, None, None),
         ("1772415000.404", 1, "inbound", "support", "exit_key", 20.0, None, None, None, None, None, None),
-        ("1772416800.505", 1, "inbound", "sales", "transferred_out", 8.0, 60.0, None, None, "Agent/1001", "blind", "support"),
-        ("1772416800.505", 2, "transfer", "support", "answered", 12.0, 120.0, None, None, "Agent/1002", None, None),
+        ("1772416800.505", 1, "inbound", "sales", "transferred_out", 8.0, 60.0, None, None, "1001", "blind", "support"),
+        ("1772416800.505", 2, "transfer", "support", "answered", 12.0, 120.0, None, None, "1002", None, None),
         # entered the queue before midnight (day 1 file), completed after (day 2 file)
-        ("1772467080.707", 1, "inbound", "sales", "answered", 10.0, 300.0, None, None, "Agent/1001", None, None),
+        ("1772467080.707", 1, "inbound", "sales", "answered", 10.0, 300.0, None, None, "1001", None, None),
     ]  # fmt: skip
     reasons = sorted(r for (r,) in query(warehouse, "select reason from raw.quarantine"))
     assert reasons == ["bad timestamp", "negative duration ringtime_ms", "unknown event XYZZY"]
@@ -70,20 +70,20 @@ def test_agent_states_from_login_members_pauses_and_calls(warehouse, fixture_cop
     states = query(
         warehouse,
         """select agent_id, state, reason, start_ts, end_ts from raw.agent_states
-           where source_system = 'asterisk' and agent_id = 'Agent/1002' order by start_ts, state""",
+           where source_system = 'asterisk' and agent_id = '1002' order by start_ts, state""",
     )
     t = lambda h, m: datetime(2026, 3, 2, h, m)  # noqa: E731
     assert states == [
-        ("Agent/1002", "available", None, datetime(2026, 3, 2, 0, 58, 30), datetime(2026, 3, 2, 2, 1, 20)),
-        ("Agent/1002", "logged_in", None, datetime(2026, 3, 2, 0, 58, 30), None),
-        ("Agent/1002", "on_contact", None, datetime(2026, 3, 2, 2, 1, 20), datetime(2026, 3, 2, 2, 3, 20)),
-        ("Agent/1002", "available", None, datetime(2026, 3, 2, 2, 3, 20), t(4, 0)),
-        ("Agent/1002", "not_ready", "lunch", t(4, 0), t(4, 30)),
-        ("Agent/1002", "available", None, t(4, 30), None),
+        ("1002", "available", None, datetime(2026, 3, 2, 0, 58, 30), datetime(2026, 3, 2, 2, 1, 20)),
+        ("1002", "logged_in", None, datetime(2026, 3, 2, 0, 58, 30), None),
+        ("1002", "on_contact", None, datetime(2026, 3, 2, 2, 1, 20), datetime(2026, 3, 2, 2, 3, 20)),
+        ("1002", "available", None, datetime(2026, 3, 2, 2, 3, 20), t(4, 0)),
+        ("1002", "not_ready", "lunch", t(4, 0), t(4, 30)),
+        ("1002", "available", None, t(4, 30), None),
     ]
     session = query(
         warehouse,
-        "select start_ts, end_ts from raw.agent_states where agent_id = 'Agent/1001' and state = 'logged_in'",
+        "select start_ts, end_ts from raw.agent_states where agent_id = '1001' and state = 'logged_in'",
     )
     assert session == [(datetime(2026, 3, 2, 0, 58), datetime(2026, 3, 2, 16, 30))]
 

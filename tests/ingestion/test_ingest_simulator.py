@@ -115,7 +115,7 @@ def renderings(tmp_path_factory):
 def _profile(warehouse):
     rows = query(
         warehouse,
-        """select outcome, queue_code, wait_s, agent_id is not null, caller_key
+        """select outcome, queue_code, wait_s, agent_id, caller_key
            from raw.contact_segments""",
     )
     return {
@@ -123,7 +123,7 @@ def _profile(warehouse):
         "outcomes": Counter(r[0] for r in rows),
         "per_queue": Counter(r[1] for r in rows),
         "wait_s": sum(r[2] or 0 for r in rows),
-        "answered_by_agent": sum(r[3] for r in rows),
+        "segments_per_agent": Counter(r[3] for r in rows if r[3]),
         "callers": len({r[4] for r in rows if r[4]}),
         "withheld": sum(r[4] is None for r in rows),
     }
