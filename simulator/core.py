@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -118,7 +119,6 @@ def simulate(
     rng_arrivals = np.random.default_rng([seed, 3])
     rng_attrs = np.random.default_rng([seed, 4])
     buffers = [_Buffer(np.random.default_rng([seed, 5, qi]), q) for qi, q in enumerate(queues)]
-    rng_render = np.random.default_rng([seed, 6])
     rng_survey = np.random.default_rng([seed, 8])
     pools = _caller_pools(queues, scale, days)
     t0_all, _ = chunk_bounds(start, 0, CHUNK_TZ_OFFSET_S)
@@ -130,12 +130,14 @@ def simulate(
     files: list[Path] = []
     n_segments = n_states = n_responses = 0
     first_entry_of: dict[int, int] = {}
-    ctr_redeliver: list[dict] = []
     survey_buffer: list[pd.DataFrame] = []
     survey_index = 0
     handle_by_agent = np.zeros(center.n)
     avail_by_agent = np.zeros(center.n)
     bar = _progress(progress, days)
+    writer = ThreadPoolExecutor(max_workers=1)
+    writing = None
+    carry: dict = {"ctr_redeliver": []}
     try:
         for c in range(days):
             day = start + timedelta(days=c)
@@ -157,43 +159,12 @@ def simulate(
             )
 
             first_entry = _first_entries(seg, first_entry_of)
-            stamp = day.isoformat()
-            if telephony == "canonical":
-                ext = "parquet" if c % 5 == 2 else "csv"
-                table = render.segments_table(center, seg, rng_render)
-                path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
-                render.write_table(table, path)
-                files.append(path)
-            elif telephony == "asterisk":
-                parts = render.queue_log_lines(center, seg, first_entry, rng_render)
-                parts += render.agent_queue_log_lines(center, rows)
-                path = landing / "asterisk" / f"queue_log-{day:%Y%m%d}"
-                render.write_queue_log(path, parts, c == 0)
-                files.append(path)
-                cdr = render.cdr_rows(center, seg, first_entry, queues[0].tz)
-                path = landing / "asterisk" / f"Master-{day:%Y%m%d}.csv"
-                path.write_text("\n".join(cdr) + ("\n" if cdr else ""), encoding="utf-8")
-                files.append(path)
-            else:
-                records = render.ctr_records(center, seg, first_entry)
-                again = rng_render.random(len(records)) < 0.03
-                late = [dict(r) for r, a in zip(records, again, strict=True) if a]
-                for r in late:  # re-delivered with a newer LastUpdateTimestamp (e.g. attributes updated)
-                    bumped = pd.Timestamp(r["LastUpdateTimestamp"]) + pd.Timedelta(
-                        hours=int(rng_render.integers(1, 6))
-                    )
-                    r["LastUpdateTimestamp"] = bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
-                    r["Attributes"] = {**r["Attributes"], "wrapup_updated": "true"}
-                path = landing / "amazon_connect" / f"ctr_{stamp}.jsonl"
-                render.write_jsonl(path, ctr_redeliver + records)
-                files.append(path)
-                ctr_redeliver = late
-            ext = "parquet" if c % 4 == 3 else "csv"
-            path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
-            render.write_table(render.states_table(center, rows), path)
-            files.append(path)
-
-            _write_truth_segments(center, seg, first_entry, truth_seg_dir / f"part-{stamp}.parquet")
+            # rendering and writing overlap the next day's queueing (pyarrow releases the GIL)
+            if writing is not None:
+                files += writing.result()
+            writing = writer.submit(
+                _write_chunk, center, telephony, landing, seed, c, day, seg, rows, first_entry, carry
+            )
             survey_buffer.append(
                 exports.survey_responses(_survey_contacts(center, seg, first_entry, telephony), rng_survey)
             )
@@ -205,7 +176,10 @@ def simulate(
                 survey_buffer, survey_index = [], survey_index + 1
             if bar:
                 bar.advance(bar.task_ids[0])
+        if writing is not None:
+            files += writing.result()
     finally:
+        writer.shutdown(wait=True)
         if bar:
             bar.stop()
 
@@ -234,6 +208,51 @@ def simulate(
         json.dumps(summary.to_json(), indent=2, ensure_ascii=False), encoding="utf-8"
     )
     return summary
+
+
+def _write_chunk(
+    center, telephony, landing: Path, seed: int, c: int, day: date, seg, rows, first_entry, carry
+) -> list[Path]:
+    """Render one day's calls and agent states to landing, and its segments to truth."""
+    rng = np.random.default_rng([seed, 6, c])  # per day, so rendering order never matters
+    stamp = day.isoformat()
+    queues = center.queues
+    files = []
+    if telephony == "canonical":
+        ext = "parquet" if c % 5 == 2 else "csv"
+        path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
+        render.write_table(render.segments_table(center, seg, rng), path)
+        files.append(path)
+    elif telephony == "asterisk":
+        parts = render.queue_log_lines(center, seg, first_entry, rng)
+        parts += render.agent_queue_log_lines(center, rows)
+        path = landing / "asterisk" / f"queue_log-{day:%Y%m%d}"
+        render.write_queue_log(path, parts, c == 0)
+        files.append(path)
+        cdr = render.cdr_rows(center, seg, first_entry, queues[0].tz)
+        path = landing / "asterisk" / f"Master-{day:%Y%m%d}.csv"
+        path.write_text("\n".join(cdr) + ("\n" if cdr else ""), encoding="utf-8")
+        files.append(path)
+    else:
+        records = render.ctr_records(center, seg, first_entry)
+        again = rng.random(len(records)) < 0.03
+        late = [dict(r) for r, a in zip(records, again, strict=True) if a]
+        for r in late:  # re-delivered with a newer LastUpdateTimestamp (e.g. attributes updated)
+            bumped = pd.Timestamp(r["LastUpdateTimestamp"]) + pd.Timedelta(hours=int(rng.integers(1, 6)))
+            r["LastUpdateTimestamp"] = bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
+            r["Attributes"] = {**r["Attributes"], "wrapup_updated": "true"}
+        path = landing / "amazon_connect" / f"ctr_{stamp}.jsonl"
+        render.write_jsonl(path, carry["ctr_redeliver"] + records)
+        files.append(path)
+        carry["ctr_redeliver"] = late
+    ext = "parquet" if c % 4 == 3 else "csv"
+    path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
+    render.write_table(render.states_table(center, rows), path)
+    files.append(path)
+    _write_truth_segments(
+        center, seg, first_entry, landing.parent / "truth" / "segments" / f"part-{stamp}.parquet"
+    )
+    return files
 
 
 def _scale_for_agents(queues, agents: int, start: date, days: int, seed: int) -> float:
