@@ -420,7 +420,7 @@ def forget_files(warehouse_path: Path, source_files: list[str]) -> int:
                where source_file in (select f from _forget)"""
         )
         con.execute(
-            """create or replace temp table _aff_agents as select distinct agent as agent
+            """create or replace temp table _aff_agents as select distinct agent, null::timestamp as since
                from raw.asterisk_queue_log where source_file in (select f from _forget)"""
         )
         con.execute(

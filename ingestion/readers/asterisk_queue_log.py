@@ -227,10 +227,18 @@ def read(ctx: FileContext) -> Counts:
            where source_file = ? and loaded_at = ? and upper(callid) not in ('', 'NONE', 'NULL')""",
         [ctx.source_file, ctx.loaded_at],
     )
+    # Agents: re-derive from the start of the session in progress when this file's first event of
+    # theirs happened (a session starts logged out, so the sweep can begin there), not from the
+    # beginning of history.
     ctx.con.execute(
         """create or replace temp table _aff_agents as
-           select distinct agent from raw.asterisk_queue_log
-           where source_file = ? and loaded_at = ? and upper(agent) not in ('', 'NONE', 'NULL')""",
+           select n.agent,
+                  (select max(s.start_ts) from raw.agent_states s
+                   where s.source_system = 'asterisk' and s.agent_id = n.agent and s.state = 'logged_in'
+                     and s.start_ts <= n.first_ts) as since
+           from (select agent, min(event_ts) as first_ts from raw.asterisk_queue_log
+                 where source_file = ? and loaded_at = ? and upper(agent) not in ('', 'NONE', 'NULL')
+                 group by agent) n""",
         [ctx.source_file, ctx.loaded_at],
     )
     segments = rederive_segments(ctx)
@@ -467,12 +475,14 @@ def _states_of_agent(agent: str, events: list[tuple]) -> list[tuple]:
 
 
 def rederive_agent_states(ctx: FileContext) -> int:
-    """Rebuild raw.agent_states (asterisk) for the agents in temp table _aff_agents."""
+    """Rebuild raw.agent_states (asterisk) for the agents in temp table _aff_agents(agent, since),
+    from `since` on (null = all history)."""
     con = ctx.con
     events = con.execute(
         """select e.agent, e.event_ts, e.callid, e.queue, e.event, e.data1, e.source_file, e.source_line
            from raw.asterisk_queue_log e join _aff_agents a using (agent)
-           where e.event in ('AGENTLOGIN', 'AGENTLOGOFF', 'AGENTCALLBACKLOGIN', 'AGENTCALLBACKLOGOFF',
+           where (a.since is null or e.event_ts >= a.since)
+             and e.event in ('AGENTLOGIN', 'AGENTLOGOFF', 'AGENTCALLBACKLOGIN', 'AGENTCALLBACKLOGOFF',
                              'ADDMEMBER', 'REMOVEMEMBER', 'PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL',
                              'CONNECT', 'COMPLETECALLER', 'COMPLETEAGENT', 'BLINDTRANSFER', 'TRANSFER',
                              'ATTENDEDTRANSFER')
@@ -489,8 +499,9 @@ def rederive_agent_states(ctx: FileContext) -> int:
             seen.add(k)
             unique.append(r)
     con.execute(
-        """delete from raw.agent_states
-           where source_system = 'asterisk' and agent_id in (select agent from _aff_agents)"""
+        """delete from raw.agent_states s using _aff_agents a
+           where s.source_system = 'asterisk' and s.agent_id = a.agent
+             and (a.since is null or s.start_ts >= a.since)"""
     )
     stage_rows(con, "_qstate", STATE_STAGE, unique)
     cols = ", ".join(c for c, _ in STATE_STAGE)

@@ -63,6 +63,8 @@ def test_split_call_assembles_whatever_the_file_order(warehouse, tmp_path, fixtu
     other = tmp_path / "other.duckdb"
     ingest_paths(other, [day1, day2], KEY)
     assert query(warehouse, SEGMENT_SQL) == query(other, SEGMENT_SQL)
+    states = "select agent_id, state, reason, start_ts, end_ts from raw.agent_states order by all"
+    assert query(warehouse, states) == query(other, states) and len(query(other, states)) == 14
 
 
 def test_agent_states_from_login_members_pauses_and_calls(warehouse, fixture_copy):
