@@ -1,5 +1,8 @@
 -- One answered agent leg with its handle components. Handle time belongs to the interval in
 -- which the leg was answered. A source without ACW (plain Asterisk) keeps acw_s null and flags it.
+-- A view: fct_agent_segments materialises it (incrementally).
+{{ config(materialized='view') }}
+
 with
 
 segments as (
@@ -32,6 +35,7 @@ legs as (
         seg.is_agent_resolved,
         seg.answer_ts,
         seg.end_ts,
+        seg.loaded_at,
         {{ interval_floor('seg.answer_ts') }} as interval_start_utc
     from segments as seg
     left join queues as q
@@ -64,6 +68,7 @@ final as (
         is_agent_resolved,
         answer_ts,
         end_ts,
+        loaded_at,
         interval_start_utc,
         cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
             as interval_start_local,

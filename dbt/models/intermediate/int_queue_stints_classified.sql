@@ -1,5 +1,8 @@
 -- One queue stint (a segment that entered a queue) with its outcome classes, the queue's
 -- parameters and its interval. Queue metrics belong to the interval of queue entry.
+-- A view: fct_queue_stints materialises it (incrementally).
+{{ config(materialized='view') }}
+
 with
 
 segments as (
@@ -31,6 +34,7 @@ stints as (
         seg.queue_entry_ts,
         seg.answer_ts,
         seg.end_ts,
+        seg.loaded_at,
         {{ interval_floor('seg.queue_entry_ts') }} as interval_start_utc
     from segments as seg
     inner join queues as q
@@ -58,6 +62,7 @@ classified as (
         queue_entry_ts,
         answer_ts,
         end_ts,
+        loaded_at,
         interval_start_utc,
         cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
             as interval_start_local,

@@ -2,6 +2,16 @@
 -- and denominator of every service-level variant. Queue metrics sit in the interval of queue
 -- entry; handle time in the interval of answer. Every interval of the spine appears for every
 -- queue with traffic, so quiet intervals show zeros instead of disappearing.
+-- Incremental: a run rebuilds the report dates whose stints or legs were (re)loaded.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 stints as (
@@ -19,6 +29,11 @@ queues as (
 
 spine as (
     select * from {{ ref('int_intervals_generated') }}
+    {% if is_incremental() %}
+        where
+            report_date in ({{ touched_report_dates(ref('fct_queue_stints')) }})
+            or report_date in ({{ touched_report_dates(ref('fct_agent_segments')) }})
+    {% endif %}
 ),
 
 queue_intervals as (
@@ -52,7 +67,8 @@ stint_totals as (
         sum(case when answered_within_t then 1 else 0 end) as answered_within_t,
         sum(case when abandoned_within_t then 1 else 0 end) as abandoned_within_t,
         sum(case when outcome = 'answered' then wait_s else 0 end) as wait_answered_s,
-        sum(case when outcome = 'abandoned' then wait_s else 0 end) as wait_abandoned_s
+        sum(case when outcome = 'abandoned' then wait_s else 0 end) as wait_abandoned_s,
+        max(loaded_at) as loaded_at
     from stints
     group by queue_code, interval_start_utc
 ),
@@ -67,7 +83,8 @@ leg_totals as (
         sum(hold_s) as hold_s,
         sum(acw_s) as acw_s,
         sum(case when acw_missing then 1 else 0 end) as acw_missing,
-        sum(case when has_hold then 1 else 0 end) as held
+        sum(case when has_hold then 1 else 0 end) as held,
+        max(loaded_at) as loaded_at
     from legs
     group by queue_code, interval_start_utc
 ),
@@ -100,7 +117,10 @@ joined as (
         coalesce(lt.hold_s, 0) as hold_s,
         coalesce(lt.acw_s, 0) as acw_s,
         coalesce(lt.acw_missing, 0) as acw_missing,
-        coalesce(lt.held, 0) as held
+        coalesce(lt.held, 0) as held,
+        -- newest raw load behind the row: the watermark of the incremental rebuild
+        case when lt.loaded_at > st.loaded_at or st.loaded_at is null then lt.loaded_at else st.loaded_at end
+            as loaded_at
     from queue_intervals as qi
     left join stint_totals as st
         on qi.queue_code = st.queue_code and qi.interval_start_utc = st.interval_start_utc

@@ -16,6 +16,10 @@ instead of re-implementing them in SQL. A dbt Python model: it runs in-process o
   ceil(required_agents_c / (1 - shrinkage)).
 - scheduled_agents / logged_in_agents: average concurrent agents skilled for the queue
   (seconds / interval seconds). An agent skilled for several queues counts in each.
+
+Incremental (delete+insert by report_date, like agg_queue_interval): Erlang A costs tens of
+milliseconds per evaluation, so each interval is solved once, when its report date is (re)loaded;
+the queue-AHT fallback then uses the rebuilt dates.
 """
 
 import math
@@ -50,6 +54,7 @@ COLUMNS = {
     "required_scheduled": "int64",
     "scheduled_agents": "float64",
     "logged_in_agents": "float64",
+    "loaded_at": "datetime64[us]",
 }
 
 
@@ -91,12 +96,17 @@ def _erlang_a(
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="report_date")
     interval_s = float(dbt.config.get("interval_minutes") or 30) * 60
     default_shrinkage = float(dbt.config.get("default_shrinkage"))
     min_abandon_share = float(dbt.config.get("erlang_a_min_abandon_share"))
 
     intervals = dbt.ref("agg_queue_interval").df()
+    if dbt.is_incremental:
+        watermark = session.execute(f"select max(loaded_at) from {dbt.this}").fetchone()[0]
+        if watermark is not None:
+            touched = intervals.loc[intervals["loaded_at"] > watermark, "report_date"].unique()
+            intervals = intervals[intervals["report_date"].isin(touched)]
     queues = dbt.ref("int_queues_configured").df()[["queue_code", "sl_target", "sl_threshold_s"]]
     staffed = dbt.ref("int_agent_intervals_staffed").df()
     skills = dbt.ref("int_agent_skills_split").df()[["agent_id", "queue_code"]]
@@ -110,8 +120,10 @@ def model(dbt, session):
         .sum()
         .assign(queue_aht_s=lambda t: t.aht_num / t.aht_den.where(t.aht_den > 0))["queue_aht_s"]
     )
-    df["aht_s"] = (df["aht_num"] / df["aht_den"].where(df["aht_den"] > 0)).fillna(
-        df["queue_code"].map(queue_aht)
+    df["aht_s"] = (
+        (df["aht_num"] / df["aht_den"].where(df["aht_den"] > 0))
+        .fillna(df["queue_code"].map(queue_aht))
+        .where(df["offered"] > 0)
     )
     df["traffic_erlangs"] = (df["offered"] * df["aht_s"] / interval_s).fillna(0.0)
 

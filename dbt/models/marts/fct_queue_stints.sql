@@ -1,8 +1,23 @@
 -- One queue stint: the grain of every queue metric (offered, SL, ASA, abandons).
+-- Incremental: a run rebuilds the report dates that received new raw rows (macros/incremental.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 stints as (
     select * from {{ ref('int_queue_stints_classified') }}
+    {% if is_incremental() %}
+        where
+            {{ within_touched_dates('queue_entry_ts', ref('int_queue_stints_classified')) }}
+            and report_date in ({{ touched_report_dates(ref('int_queue_stints_classified')) }})
+    {% endif %}
 ),
 
 final as (
@@ -30,7 +45,8 @@ final as (
         caller_key,
         queue_entry_ts,
         answer_ts,
-        end_ts
+        end_ts,
+        loaded_at
     from stints
 )
 

@@ -14,7 +14,8 @@ renamed as (
         cast(comment as {{ dbt.type_string() }}) as comment,
         cast(responded_at as {{ dbt.type_timestamp() }}) as responded_at,
         source_file,
-        source_line
+        source_line,
+        loaded_at
     from source
 )
 

@@ -35,7 +35,8 @@ renamed as (
         cast(end_ts as {{ dbt.type_timestamp() }}) as end_ts,
         ---------- lineage
         source_file,
-        source_line
+        source_line,
+        loaded_at
     from source
 )
 

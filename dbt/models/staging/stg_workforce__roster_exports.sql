@@ -18,7 +18,8 @@ renamed as (
         cast(end_date as date) as end_date,
         cast(as_of_date as date) as as_of_date,
         source_file,
-        source_line
+        source_line,
+        loaded_at
     from source
 )
 

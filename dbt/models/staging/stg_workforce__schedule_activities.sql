@@ -14,7 +14,8 @@ renamed as (
         cast(start_ts as {{ dbt.type_timestamp() }}) as start_ts,
         cast(end_ts as {{ dbt.type_timestamp() }}) as end_ts,
         source_file,
-        source_line
+        source_line,
+        loaded_at
     from source
 )
 

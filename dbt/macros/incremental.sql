@@ -1,0 +1,25 @@
+-- Incremental rebuild by reporting date: a run rebuilds every report_date that received rows loaded
+-- into raw since the previous run (late data for an old day rebuilds that day), using the
+-- lineage column loaded_at as the watermark. Models using it are delete+insert on report_date.
+
+{#- The report_dates touched by rows of `source_relation` loaded after this model's newest loaded_at. -#}
+{% macro touched_report_dates(source_relation) -%}
+    select distinct report_date
+    from {{ source_relation }}
+    where loaded_at > (
+        select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+    )
+{%- endmacro %}
+
+{#- Rows whose UTC timestamp can fall on a touched local date (a cheap prefilter before the
+    time-zone conversion; local dates lie within one day of their UTC dates). -#}
+{% macro within_touched_dates(ts_column, source_relation) -%}
+    {{ ts_column }} >= (
+        select {{ dbt.dateadd('day', -1, 'cast(min(report_date) as ' ~ dbt.type_timestamp() ~ ')') }}
+        from ({{ touched_report_dates(source_relation) }}) as touched
+    )
+    and {{ ts_column }} < (
+        select {{ dbt.dateadd('day', 2, 'cast(max(report_date) as ' ~ dbt.type_timestamp() ~ ')') }}
+        from ({{ touched_report_dates(source_relation) }}) as touched
+    )
+{%- endmacro %}
