@@ -197,15 +197,15 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha: str, name: str) -> str | None:
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha: str, name: str) -> tuple[str, str, str] | None:
     """A file is identified by its content and its name: some exports carry meaning in the name
     (a roster's as-of date), so the same bytes under another name are loaded (and deduped by key)."""
     row = con.execute(
-        """select file_path from raw.file_manifest
+        """select file_path, source, format from raw.file_manifest
            where sha256 = ? and status = 'loaded' and regexp_extract(file_path, '[^/]+$') = ? limit 1""",
         [sha, name],
     ).fetchone()
-    return row[0] if row else None
+    return tuple(row) if row else None
 
 
 def _reader_for(fmt: str) -> Callable[[FileContext], Counts]:
@@ -263,8 +263,9 @@ def _load_one(
     sha = sha256_file(path)
     seen = _already_loaded(con, sha, path.name)
     if seen is not None:
-        msg = "already loaded" + ("" if seen == source_file else f" as {seen}")
-        return FileResult(path, "", fmt, sha, "already_loaded", message=msg)
+        seen_path, seen_source, seen_format = seen
+        msg = "already loaded" + ("" if seen_path == source_file else f" as {seen_path}")
+        return FileResult(path, seen_source, seen_format, sha, "already_loaded", message=msg)
     started = utc_now()
     ctx = FileContext(con, path, source_file, pseudonymiser, hmac_key, started, mapping)
     actual_fmt = fmt
