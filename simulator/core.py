@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from simulator import exports, render
 from simulator.center import build_center, plan_activity
 from simulator.config import load_queues
+from simulator.defaults import DEFAULT_START, TELEPHONY
 from simulator.engine import (
     ANSWERED,
     OUTCOMES,
@@ -32,10 +33,6 @@ from simulator.engine import (
 )
 from simulator.states import StateBuilder
 
-TELEPHONY = ("canonical", "asterisk", "amazon-connect")
-DEFAULT_START = date(
-    2026, 3, 2
-)  # with --days 35 the span covers Europe/London's spring-forward day 2026-03-29
 CHUNK_TZ_OFFSET_S = 8 * 3600  # files are cut at Asia/Shanghai midnight (the main site; no DST)
 
 

@@ -165,7 +165,7 @@ def survey_responses(contacts: pd.DataFrame, rng: np.random.Generator) -> pd.Dat
         - 0.7 * contacts["complaint"].to_numpy()
         - np.clip(contacts["total_wait_s"].to_numpy() / 120.0, 0, 1.5)
     )
-    respond_p = 0.2 + 0.06 * (np.abs(mood - 3.3) > 1.2)
+    respond_p = 0.23 + 0.06 * (np.abs(mood - 3.3) > 1.2)
     responded = rng.random(n) < respond_p
     c = contacts[responded].reset_index(drop=True)
     mood = mood[responded]

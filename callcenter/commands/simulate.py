@@ -19,7 +19,7 @@ def _date(text: str) -> date:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from simulator import DEFAULT_START, TELEPHONY
+    from simulator.defaults import DEFAULT_START, TELEPHONY
 
     p.add_argument("--days", type=int, required=True, help="number of days to simulate")
     p.add_argument(

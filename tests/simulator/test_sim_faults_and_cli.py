@@ -143,3 +143,11 @@ def test_cli_if_empty_and_user_errors(tmp_path, capsys):
     assert "--days" in capsys.readouterr().err
     assert (tmp_path / "inst" / "truth" / "intervals.parquet").is_file()
     assert not list((tmp_path / "inst" / "landing").rglob("*truth*"))
+
+
+def test_agents_sizes_the_center_by_head_count(tmp_path):
+    from datetime import date
+
+    run = simulate(tmp_path, days=1, start=date(2026, 3, 2), seed=3, agents=150, progress=False)
+    assert 135 <= run.agents <= 165
+    assert run.contacts > 1000
