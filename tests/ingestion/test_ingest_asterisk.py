@@ -121,3 +121,19 @@ def test_truncated_queue_log_is_rejected_and_changes_nothing(warehouse, fixture_
     (r,) = ingest_paths(warehouse, [day2], KEY)
     assert r.status == "rejected" and "queue_log-20260303: line 5: file is truncated" in r.message
     assert snapshot(warehouse) == before
+
+
+def test_realtime_export_datetimes_and_member_names(warehouse, tmp_path):
+    """A queue_log exported from the realtime database (Wazo/FreePBX style) has local datetimes
+    instead of epochs, and members written as channels."""
+    path = tmp_path / "queue_log-realtime"
+    path.write_text(
+        "2026-03-02 09:00:00.896208|1772413200.9|sales|NONE|ENTERQUEUE||13800138000|1\n"
+        "2026-03-02 09:00:05.1|1772413200.9|sales|Local/1007@from-queue/n|CONNECT|5|1772413205.10|2\n"
+        "2026-03-02 09:03:05|1772413200.9|sales|Local/1007@from-queue/n|COMPLETEAGENT|5|180|1\n"
+    )
+    (r,) = ingest_paths(warehouse, [path], KEY)
+    assert (r.rows_loaded, r.rows_quarantined) == (3, 0)
+    assert query(warehouse, "select queue_entry_ts, agent_id, wait_s, talk_s from raw.contact_segments") == [
+        (datetime(2026, 3, 2, 1, 0, 0, 896208), "1007", 5.0, 180.0)
+    ]
