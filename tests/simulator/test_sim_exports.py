@@ -165,3 +165,16 @@ def test_stress_survey_effects_an_analysis_should_find(tmp_path):
 def wave_code(paths) -> str:
     csv_wave = next(p for p in paths if p.name.startswith("stress_survey_") and p.suffix == ".csv")
     return re.match(r"stress_survey_(.+)\.csv", csv_wave.name).group(1)
+
+
+def test_actual_logins_deviate_from_the_schedule_in_realistic_shares():
+    queues = load_queues()
+    start, days = date(2026, 3, 2), 28
+    center = build_center(queues, np.random.default_rng([12, 1]), 1.0, start, days)
+    plan_activity(center, np.random.default_rng([12, 2]), start, days)
+    late_min = (center.sessions["login"] - center.sessions["shift_start"]) / 60
+    assert 0.12 < (late_min > 0).mean() < 0.3  # late logins
+    assert 0.005 < (late_min > 60).mean() < 0.05  # over an hour late: counts as absent
+    assert ((late_min >= -10) & (late_min <= 150)).all()
+    scheduled = (center.schedule["activity"] == "上班").sum()
+    assert 0.9 < len(center.sessions["login"]) / scheduled < 0.995  # a few unplanned absences
