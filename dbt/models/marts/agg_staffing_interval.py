@@ -103,7 +103,7 @@ def model(dbt, session):
 
     intervals = dbt.ref("agg_queue_interval").df()
     if dbt.is_incremental:
-        watermark = session.execute(f"select max(loaded_at) from {dbt.this}").fetchone()[0]
+        watermark = session.execute(f"select max(loaded_at) from {dbt.this}").fetchall()[0][0]
         if watermark is not None:
             touched = intervals.loc[intervals["loaded_at"] > watermark, "report_date"].unique()
             intervals = intervals[intervals["report_date"].isin(touched)]
