@@ -178,3 +178,20 @@ def test_dirty_pbx_feeds_quarantine_the_damaged_lines(tmp_path, telephony):
             r = by_file[fault["file"]]
             assert r.status == "rejected" and f"line {fault['lines'][0]}" in r.message
     assert all(x.startswith("malformed") for x in reasons), reasons
+
+
+def test_queue_log_agent_states_match_the_wfm_export(renderings):
+    """The Asterisk rendering carries agent states twice: AGENTLOGIN/PAUSE/… events in queue_log and
+    the canonical agent_states export. The states derived from queue_log must agree with it."""
+    hours = dict(
+        ((s, st), h)
+        for s, st, h in query(
+            renderings["asterisk"],
+            """select source_system, state, sum(epoch(end_ts) - epoch(start_ts)) / 3600
+               from raw.agent_states where end_ts is not null group by all""",
+        )
+    )
+    assert hours[("asterisk", "logged_in")] == pytest.approx(hours[("canonical", "logged_in")], rel=0.001)
+    assert hours[("asterisk", "on_contact")] == pytest.approx(hours[("canonical", "on_contact")], rel=0.01)
+    assert hours[("asterisk", "not_ready")] == pytest.approx(hours[("canonical", "not_ready")], rel=0.05)
+    assert ("asterisk", "acw") not in hours  # queue_log has no after-call work
