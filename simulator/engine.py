@@ -239,6 +239,7 @@ def simulate_chunk(
     log = math.log
     i = 0
     row = -1
+    serial, cseq = state.serial, state.contact_seq  # locals: attribute access costs in this loop
     while True:
         if pending and pending[0][0] < t_end and (i >= n_new or pending[0][0] < t_new[i]):
             t, _, qi, caller, contact, seq, kind = heappop(pending)
@@ -256,8 +257,8 @@ def simulate_chunk(
             d_gidx.append(buf.next - 1)
         elif i < n_new:
             t, qi, caller = t_new[i], q_new[i], c_new[i]
-            state.contact_seq += 1
-            contact, seq = state.contact_seq, 1
+            cseq += 1
+            contact, seq = cseq, 1
             a, j = new_cols, i
             row += 1
             o_src.append(i)
@@ -312,10 +313,10 @@ def simulate_chunk(
         o_end.append(end)
         o_outcome.append(outcome)
         # what the caller does next
-        state.serial += 1
+        serial += 1
         if outcome == TRANSFERRED:
             target_q = xfer_targets[qi][a["xfer_slot"][j]]
-            heappush(pending, (end + 2, state.serial, target_q, caller, contact, seq + 1, KIND_TRANSFER))
+            heappush(pending, (end + 2, serial, target_q, caller, contact, seq + 1, KIND_TRANSFER))
         elif outcome == ANSWERED:
             u2 = a["u2"][j]
             if u2 < 0.7:
@@ -328,16 +329,17 @@ def simulate_chunk(
                     else:
                         delay = 600 + int(86400 * 1.2 * -log(u3 if u3 > 1e-9 else 1e-9))
                         next_q = complaints_q.get(site_of[qi], qi) if u3 < 0.15 else qi
-                    state.contact_seq += 1
+                    cseq += 1
                     when = _daytime(end + delay, utc_offset[next_q], u3)
-                    heappush(pending, (when, state.serial, next_q, caller, state.contact_seq, 1, KIND_REPEAT))
+                    heappush(pending, (when, serial, next_q, caller, cseq, 1, KIND_REPEAT))
         elif a["u2"][j] < (0.3 if end - t < 5 else 0.5):  # call back after giving up
             u3 = a["u3"][j]
             delay = 60 + int(1800 * -log(u3 if u3 > 1e-9 else 1e-9))
-            state.contact_seq += 1
+            cseq += 1
             when = _daytime(end + delay, utc_offset[qi], u3)
-            heappush(pending, (when, state.serial, qi, caller, state.contact_seq, 1, KIND_REPEAT))
+            heappush(pending, (when, serial, qi, caller, cseq, 1, KIND_REPEAT))
 
+    state.serial, state.contact_seq = serial, cseq
     src = np.array(o_src, dtype=np.int64)
     n = len(src)
     is_new = src >= 0
