@@ -59,12 +59,14 @@
 {%- endmacro %}
 
 
+{#- A set-returning select expression: one date per day from start to stop (both included). -#}
 {% macro date_series(start_date, stop_date) -%}
     {{ return(adapter.dispatch('date_series', 'callcenter')(start_date, stop_date)) }}
 {%- endmacro %}
 
+{#- DuckDB's series of dates is a series of timestamps: cast here, because Spark cannot cast a generator. -#}
 {% macro duckdb__date_series(start_date, stop_date) -%}
-    unnest(generate_series(cast({{ start_date }} as date), cast({{ stop_date }} as date), interval 1 day))
+    cast(unnest(generate_series(cast({{ start_date }} as date), cast({{ stop_date }} as date), interval 1 day)) as date)
 {%- endmacro %}
 
 {% macro default__date_series(start_date, stop_date) -%}

@@ -51,7 +51,7 @@ local_bounds as (
 local_days as (
     select
         time_zone,
-        cast({{ date_series('first_local_date', 'last_local_date') }} as date) as local_date
+        {{ date_series('first_local_date', 'last_local_date') }} as local_date
     from local_bounds
 ),
 
