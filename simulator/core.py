@@ -262,13 +262,16 @@ def _scale_for_agents(queues, agents: int, start: date, days: int, seed: int) ->
 
 
 def _first_entries(seg: dict[str, np.ndarray], memory: dict[int, int]) -> np.ndarray:
-    """Entry time of each segment's contact (Asterisk uniqueids are minted when the call arrives)."""
+    """Entry time of each segment's contact (Asterisk uniqueids are minted when the call arrives).
+
+    ``memory`` keeps the first entry of contacts whose transfer is still pending across days.
+    """
     first = seg["t"].copy()
+    for i in np.flatnonzero((seg["outcome"] == TRANSFERRED) & (seg["seq"] == 1)):
+        memory[int(seg["contact"][i])] = int(seg["t"][i])
     later = np.flatnonzero(seg["seq"] > 1)
     for i in later:
         first[i] = memory.get(int(seg["contact"][i]), int(seg["t"][i]))
-    for i in np.flatnonzero((seg["outcome"] == TRANSFERRED) & (seg["seq"] == 1)):
-        memory[int(seg["contact"][i])] = int(seg["t"][i])
     for i in later:
         if seg["outcome"][i] != TRANSFERRED:
             memory.pop(int(seg["contact"][i]), None)

@@ -123,6 +123,16 @@ def test_queue_log_matches_the_calls(asterisk_run):
         assert int(done[(row.asterisk_uniqueid, row.queue_code)][6]) == row.talk_s + row.hold_s
 
 
+def test_a_transferred_call_keeps_its_uniqueid(asterisk_run):
+    truth = _truth(asterisk_run)
+    per_contact = truth.groupby("contact_id")["asterisk_uniqueid"].nunique()
+    assert (truth.groupby("contact_id").size() > 1).sum() > 10  # there are transfers to check
+    assert (per_contact == 1).all()
+    lines = _queue_log(asterisk_run)
+    entered = Counter(f[1] for f in lines if f[4] == "ENTERQUEUE")
+    assert len(entered) == truth["contact_id"].nunique()  # one channel per contact, re-entering on transfer
+
+
 def test_cdr_master_csv_layout(asterisk_run, sql):
     truth = _truth(asterisk_run).set_index("asterisk_uniqueid")
     rows = []
