@@ -34,7 +34,6 @@ class _CsvFile:
         self.header = lines[0]
         self.columns = next(csv.reader([self.header]))
         self.rows: list[dict] = [{"text": t, "tag": None} for t in lines[1:]]
-        self.truncate_last_at: int | None = None
 
     def fields(self, i: int) -> dict:
         return dict(zip(self.columns, next(csv.reader([self.rows[i]["text"]])), strict=False))
@@ -47,7 +46,7 @@ class _CsvFile:
         self.rows[i] = {"text": buf.getvalue(), "tag": tag}
 
     def free(self, rng: np.random.Generator, k: int, where=None) -> list[int]:
-        """k untouched rows (never the last one, which truncation may claim)."""
+        """k untouched rows (never the last one)."""
         cand = [
             i
             for i, r in enumerate(self.rows[:-1])
@@ -61,14 +60,26 @@ class _CsvFile:
         """Write back; returns {row index: physical line number}."""
         lines = [self.header] + [r["text"] for r in self.rows]
         text = "\n".join(lines) + "\n"
-        if self.truncate_last_at is not None:
-            text = "\n".join(lines[:-1]) + "\n" + lines[-1][: self.truncate_last_at]
         self.path.write_text(text, encoding="utf-8")
         return {i: i + 2 for i in range(len(self.rows))}
 
 
 def _key(f: dict) -> list:
     return [f.get("contact_id"), int(f.get("segment_seq") or 0)]
+
+
+def _partial_copy(src: Path, dest: Path, rel) -> dict:
+    """A partial upload of `src`: its last line cut in the middle. Rejected whole by ingestion."""
+    text = src.read_text(encoding="utf-8").rstrip("\n")
+    last_line = text.rsplit("\n", 1)[-1]
+    dest.write_text(text[: len(text) - len(last_line) // 2], encoding="utf-8")
+    return {
+        "kind": "truncated_mid_line",
+        "file": rel(dest),
+        "copy_of": rel(src),
+        "lines": [text.count("\n") + 1],
+        "expected": {"effect": "reject_file", "reason": "truncated mid-line"},
+    }
 
 
 def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.random.Generator):
@@ -116,7 +127,9 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
                 else national
             )
             a.set_fields(
-                i, {"caller_number": f"{float(national):.2E}"}, ("excel_mangled_phone", "loaded", None)
+                i,
+                {"caller_number": f"{float(national):.2E}"},
+                ("excel_mangled_phone", "quarantine", "excel-mangled caller number"),
             )
         for i in a.free(rng, 5):  # the export ran twice into one file: exact copies appended
             a.rows.append({"text": a.rows[i]["text"], "tag": ("duplicate_rows", "duplicate", None)})
@@ -132,12 +145,23 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
         ):
             a.rows.insert(pos, {"text": junk, "tag": ("malformed_line", "quarantine", "malformed_line")})
 
-        # 2. the last line of another file is cut in the middle (a partial upload)
-        d = edit(pick(1))
-        last = d.rows[-1]
-        d.truncate_last_at = max(5, len(last["text"]) // 2)
-        last["tag"] = ("truncated_mid_line", "quarantine", "malformed_line")
-        last["key"] = _key(d.fields(len(d.rows) - 1))
+        # 2. a partial upload: a copy of another day whose last line is cut in the middle. A file
+        #    that cannot be read to its end is rejected whole (the complete day is delivered too).
+        d = _CsvFile(pick(1))
+        partial = d.path.with_name(d.path.stem + "_partial.csv")
+        body = "\n".join([d.header] + [r["text"] for r in d.rows])
+        partial.write_text(body[: len(body) - len(d.rows[-1]["text"]) // 2], encoding="utf-8")
+        new_files.append(partial)
+        faults.append(
+            {
+                "kind": "truncated_mid_line",
+                "file": rel(partial),
+                "copy_of": rel(d.path),
+                "lines": [len(d.rows) + 1],
+                "expected": {"effect": "reject_file", "reason": "truncated mid-line"},
+            }
+        )
+        per_file[rel(partial)] = {"status": "rejected"}
 
         # 3. a late-arriving file: one queue's rows of an old day, delivered after the rest
         c = edit(pick(3))
@@ -228,8 +252,6 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
                     )
                     if tag[2]:
                         g["expected"]["reason"] = tag[2]
-                    if tag[0] == "excel_mangled_phone":
-                        g["expected"]["caller_key"] = None
                     g["lines"].append(lines[i])
                     if keys_by_row.get(i):
                         g["record_keys"].append(keys_by_row[i])
@@ -279,18 +301,10 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
                 "expected": {"effect": "quarantine", "reason": "malformed_line"},
             }
         )
-        cut = logs[-1]
-        text = cut.read_text(encoding="utf-8").rstrip("\n")
-        last_line = text.rsplit("\n", 1)[-1]
-        cut.write_text(text[: len(text) - len(last_line) // 2], encoding="utf-8")
-        faults.append(
-            {
-                "kind": "truncated_mid_line",
-                "file": rel(cut),
-                "lines": [text.count("\n") + 1],
-                "expected": {"effect": "quarantine", "reason": "malformed_line"},
-            }
-        )
+        partial = logs[-1].with_name(logs[-1].name + "_partial")
+        faults.append(_partial_copy(logs[-1], partial, rel))
+        new_files.append(partial)
+        per_file[faults[-1]["file"]] = {"status": "rejected"}
     else:
         ctrs = sorted(p for p in files if p.suffix == ".jsonl")
         target = ctrs[0]
@@ -306,18 +320,10 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
                 "expected": {"effect": "quarantine", "reason": "malformed_line"},
             }
         )
-        cut = ctrs[-1]
-        text = cut.read_text(encoding="utf-8").rstrip("\n")
-        last_line = text.rsplit("\n", 1)[-1]
-        cut.write_text(text[: len(text) - len(last_line) // 2], encoding="utf-8")
-        faults.append(
-            {
-                "kind": "truncated_mid_line",
-                "file": rel(cut),
-                "lines": [text.count("\n") + 1],
-                "expected": {"effect": "quarantine", "reason": "malformed_line"},
-            }
-        )
+        partial = ctrs[-1].with_name(ctrs[-1].stem + "_partial.jsonl")
+        faults.append(_partial_copy(ctrs[-1], partial, rel))
+        new_files.append(partial)
+        per_file[faults[-1]["file"]] = {"status": "rejected"}
 
     # clock skew: one day of agent states comes from a server whose clock runs 90 s fast
     state_csv = sorted(p for p in files if p.parent.name == "agent_states" and p.suffix == ".csv")

@@ -1,10 +1,8 @@
 """End to end with the simulator: dirty feeds lose and double nothing; three renderings of the same
 calls ingest to the same contacts; re-running is a no-op.
 
-Two faults are scored by this project's rules rather than the simulator's expectation (see
-DECISIONLOG.md, Ingestion): an Excel-mangled caller number quarantines its row (the simulator
-expects "loaded, caller_key null"), and a file whose last line is cut off is rejected whole (the
-simulator expects the cut line alone to be quarantined).
+The manifest follows this project's rules (DECISIONLOG.md, Ingestion): an Excel-mangled caller
+number quarantines its row, and a file whose last line is cut off is rejected whole.
 """
 
 from __future__ import annotations
@@ -24,16 +22,7 @@ SEGMENT_KEYS = "select contact_id, segment_seq from raw.contact_segments"
 
 
 def _expected_per_file(manifest: dict) -> dict[str, dict]:
-    expected = {f: dict(v) for f, v in manifest["files"].items()}
-    for fault in manifest["faults"]:
-        f = fault["file"]
-        if fault["kind"] == "excel_mangled_phone":
-            n = len(fault["lines"])
-            expected[f]["loaded"] -= n
-            expected[f]["quarantined"] += n
-        if fault["kind"] == "truncated_mid_line":
-            expected[f] = {"status": "rejected"}
-    return expected
+    return {f: dict(v) for f, v in manifest["files"].items()}
 
 
 @pytest.fixture(scope="module")

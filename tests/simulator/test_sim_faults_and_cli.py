@@ -39,6 +39,14 @@ def _valid_row(line: str) -> dict | None:
     return row
 
 
+def _loadable(line: str) -> dict | None:
+    """A valid row whose caller number survived (an Excel-mangled number quarantines its row)."""
+    row = _valid_row(line)
+    if row and re.match(r"^\d\.\d{2}E\+\d{2}$", row["caller_number"]):
+        return None
+    return row
+
+
 def test_fault_manifest_matches_the_files(dirty_run):
     root = dirty_run.data_dir
     manifest = json.loads((root / "truth" / "fault_manifest.json").read_text(encoding="utf-8"))
@@ -96,7 +104,7 @@ def test_nothing_lost_nothing_doubled_against_truth(dirty_run):
             seen += [(r["contact_id"], r["segment_seq"]) for r in t]
         else:
             for line in _lines(p)[1:]:
-                row = _valid_row(line)
+                row = _loadable(line)
                 if row:
                     seen.append((row["contact_id"], int(row["segment_seq"])))
     truth = pq.read_table(root / "truth" / "segments", columns=["contact_id", "segment_seq"]).to_pylist()
