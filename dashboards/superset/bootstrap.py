@@ -50,7 +50,12 @@ USERS = [
     ("analyst", "Analyst", "Data", "Analyst"),
     ("executive", "Executive", "Center", "Executive"),
 ]
-EXECUTIVE_EXTRA_PERMISSIONS = {("menu_access", "Dashboards"), ("can_read", "Dataset")}
+EXECUTIVE_EXTRA_PERMISSIONS = {
+    ("menu_access", "Dashboards"),
+    ("can_read", "Dataset"),
+    ("can_language_pack", "Superset"),  # the 中文 interface
+    ("can_log", "Superset"),  # the frontend posts usage events; without it every page logs a 500
+}
 
 log = logging.getLogger("bootstrap")
 
