@@ -13,6 +13,10 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
+spine as (
+    select * from {{ ref('int_intervals_generated') }}
+),
+
 legs as (
     select
         seg.source_system,
@@ -43,37 +47,48 @@ legs as (
     where seg.answer_ts is not null and seg.agent_id is not null
 ),
 
+measured as (
+    select
+        lg.source_system,
+        lg.contact_id,
+        lg.segment_seq,
+        lg.agent_id,
+        lg.queue_code,
+        lg.site_code,
+        lg.time_zone,
+        lg.channel,
+        lg.direction,
+        lg.caller_key,
+        lg.transfer_type,
+        lg.disposition,
+        lg.talk_s,
+        lg.hold_s,
+        lg.acw_s,
+        lg.acw_missing,
+        -- handle = talk + hold + ACW; a missing ACW adds nothing here and is counted by acw_missing
+        lg.talk_s + lg.hold_s + coalesce(lg.acw_s, 0) as handle_s,
+        lg.hold_s > 0 as has_hold,
+        lg.is_complaint,
+        lg.is_agent_resolved,
+        lg.answer_ts,
+        lg.end_ts,
+        lg.loaded_at,
+        lg.interval_start_utc,
+        -- the spine already holds each interval's local label: a join instead of a per-row conversion
+        coalesce(
+            sp.interval_start_local,
+            cast({{ utc_to_local('lg.interval_start_utc', 'lg.time_zone') }} as {{ dbt.type_timestamp() }})
+        ) as interval_start_local
+    from legs as lg
+    left join spine as sp
+        on lg.time_zone = sp.time_zone and lg.interval_start_utc = sp.interval_start_utc
+),
+
 final as (
     select
-        source_system,
-        contact_id,
-        segment_seq,
-        agent_id,
-        queue_code,
-        site_code,
-        time_zone,
-        channel,
-        direction,
-        caller_key,
-        transfer_type,
-        disposition,
-        talk_s,
-        hold_s,
-        acw_s,
-        acw_missing,
-        -- handle = talk + hold + ACW; a missing ACW adds nothing here and is counted by acw_missing
-        talk_s + hold_s + coalesce(acw_s, 0) as handle_s,
-        hold_s > 0 as has_hold,
-        is_complaint,
-        is_agent_resolved,
-        answer_ts,
-        end_ts,
-        loaded_at,
-        interval_start_utc,
-        cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
-            as interval_start_local,
-        cast({{ utc_to_local('answer_ts', 'time_zone') }} as date) as report_date
-    from legs
+        *,
+        cast(interval_start_local as date) as report_date
+    from measured
 )
 
 select * from final

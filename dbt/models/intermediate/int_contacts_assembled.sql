@@ -10,6 +10,10 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
+spine as (
+    select * from {{ ref('int_intervals_generated') }}
+),
+
 per_contact as (
     select
         source_system,
@@ -50,44 +54,55 @@ located as (
         on c.first_queue_code = q.queue_code
 ),
 
-final as (
+labelled as (
     select
-        source_system,
-        contact_id,
-        channel,
-        direction,
-        caller_key,
-        first_queue_code,
-        last_queue_code,
-        site_code,
-        time_zone,
-        last_agent_id,
+        lc.source_system,
+        lc.contact_id,
+        lc.channel,
+        lc.direction,
+        lc.caller_key,
+        lc.first_queue_code,
+        lc.last_queue_code,
+        lc.site_code,
+        lc.time_zone,
+        lc.last_agent_id,
         case
-            when agent_segments > 0 then 'answered'
-            when queue_stints > 0 then last_queue_outcome
+            when lc.agent_segments > 0 then 'answered'
+            when lc.queue_stints > 0 then lc.last_queue_outcome
             else 'ivr_only'
         end as outcome,
-        segments,
-        queue_stints,
-        agent_segments,
-        wait_s,
-        talk_s,
-        hold_s,
+        lc.segments,
+        lc.queue_stints,
+        lc.agent_segments,
+        lc.wait_s,
+        lc.talk_s,
+        lc.hold_s,
         -- the contact's ACW is unknown as soon as one of its legs has none
-        case when acw_missing_segments = 0 then acw_known_s end as acw_s,
-        acw_missing_segments > 0 as acw_missing,
-        coalesce(talk_s, 0) + coalesce(hold_s, 0) + coalesce(acw_known_s, 0) as handle_s,
-        agent_segments > 0 as is_handled,
-        agent_segments > 1 as is_transferred,
-        complaint_flag = 1 as is_complaint,
-        case agent_resolved_flag when 1 then true when 0 then false end as agent_resolved,
-        contact_start_ts,
-        contact_end_ts,
-        interval_start_utc,
-        cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
-            as interval_start_local,
-        cast({{ utc_to_local('contact_start_ts', 'time_zone') }} as date) as report_date
-    from located
+        case when lc.acw_missing_segments = 0 then lc.acw_known_s end as acw_s,
+        lc.acw_missing_segments > 0 as acw_missing,
+        coalesce(lc.talk_s, 0) + coalesce(lc.hold_s, 0) + coalesce(lc.acw_known_s, 0) as handle_s,
+        lc.agent_segments > 0 as is_handled,
+        lc.agent_segments > 1 as is_transferred,
+        lc.complaint_flag = 1 as is_complaint,
+        case lc.agent_resolved_flag when 1 then true when 0 then false end as agent_resolved,
+        lc.contact_start_ts,
+        lc.contact_end_ts,
+        lc.interval_start_utc,
+        -- the spine already holds each interval's local label: a join instead of a per-row conversion
+        coalesce(
+            sp.interval_start_local,
+            cast({{ utc_to_local('lc.interval_start_utc', 'lc.time_zone') }} as {{ dbt.type_timestamp() }})
+        ) as interval_start_local
+    from located as lc
+    left join spine as sp
+        on lc.time_zone = sp.time_zone and lc.interval_start_utc = sp.interval_start_utc
+),
+
+final as (
+    select
+        *,
+        cast(interval_start_local as date) as report_date
+    from labelled
 )
 
 select * from final

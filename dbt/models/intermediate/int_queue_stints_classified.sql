@@ -13,6 +13,10 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
+spine as (
+    select * from {{ ref('int_intervals_generated') }}
+),
+
 stints as (
     select
         seg.source_system,
@@ -44,33 +48,38 @@ stints as (
 
 classified as (
     select
-        source_system,
-        contact_id,
-        segment_seq,
-        queue_code,
-        site_code,
-        time_zone,
-        caller_key,
-        channel,
-        direction,
-        agent_id,
-        segment_outcome,
-        outcome,
-        wait_s,
-        sl_threshold_s,
-        short_abandon_s,
-        queue_entry_ts,
-        answer_ts,
-        end_ts,
-        loaded_at,
-        interval_start_utc,
-        cast({{ utc_to_local('interval_start_utc', 'time_zone') }} as {{ dbt.type_timestamp() }})
-            as interval_start_local,
-        coalesce(outcome = 'answered' and wait_s <= sl_threshold_s, false) as answered_within_t,
-        coalesce(outcome = 'abandoned' and wait_s <= sl_threshold_s, false) as abandoned_within_t,
-        coalesce(outcome = 'abandoned' and wait_s < short_abandon_s, false) as is_short_abandon,
-        segment_outcome = 'transferred_out' as is_transferred_out
-    from stints
+        st.source_system,
+        st.contact_id,
+        st.segment_seq,
+        st.queue_code,
+        st.site_code,
+        st.time_zone,
+        st.caller_key,
+        st.channel,
+        st.direction,
+        st.agent_id,
+        st.segment_outcome,
+        st.outcome,
+        st.wait_s,
+        st.sl_threshold_s,
+        st.short_abandon_s,
+        st.queue_entry_ts,
+        st.answer_ts,
+        st.end_ts,
+        st.loaded_at,
+        st.interval_start_utc,
+        -- the spine already holds each interval's local label: a join instead of a per-row conversion
+        coalesce(
+            sp.interval_start_local,
+            cast({{ utc_to_local('st.interval_start_utc', 'st.time_zone') }} as {{ dbt.type_timestamp() }})
+        ) as interval_start_local,
+        coalesce(st.outcome = 'answered' and st.wait_s <= st.sl_threshold_s, false) as answered_within_t,
+        coalesce(st.outcome = 'abandoned' and st.wait_s <= st.sl_threshold_s, false) as abandoned_within_t,
+        coalesce(st.outcome = 'abandoned' and st.wait_s < st.short_abandon_s, false) as is_short_abandon,
+        st.segment_outcome = 'transferred_out' as is_transferred_out
+    from stints as st
+    left join spine as sp
+        on st.time_zone = sp.time_zone and st.interval_start_utc = sp.interval_start_utc
 ),
 
 final as (
