@@ -4,12 +4,14 @@ The instance is started the way users start it, `callcenter serve --background`,
 free port with its own temporary data dir. Its serving database is either the real pipeline's
 output (`callcenter simulate --days 7` + `callcenter build --demo`) or, while that is not
 available, a small fixture built from the marts contract (dash_serving_fixture.py). Choose with
-DASHBOARDS_TEST_DATA=pipeline|fixture (default: fixture).
+DASHBOARDS_TEST_DATA=pipeline|fixture (default: fixture), or point DASHBOARDS_TEST_SERVING at
+an existing serving.duckdb (e.g. from `callcenter build --demo`) to test on it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,6 +73,10 @@ def cli(data_dir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedP
 
 def build_serving(data_dir: Path) -> Path:
     serving = data_dir / "serving" / "serving.duckdb"
+    if existing := os.environ.get("DASHBOARDS_TEST_SERVING"):  # a serving file built earlier by the pipeline
+        serving.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(existing, serving)
+        return serving
     if os.environ.get("DASHBOARDS_TEST_DATA", "fixture") == "pipeline":
         for args in (("simulate", "--days", "7"), ("build", "--demo")):
             done = cli(data_dir, *args, timeout=900)

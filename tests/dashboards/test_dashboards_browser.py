@@ -141,7 +141,10 @@ def open_dashboard(page, superset, slug: str, timeout_ms: int) -> float:
     failed: list[tuple[int, str]] = []
 
     def record(response) -> None:
-        if response.status >= 400:
+        # The frontend tries to store the dashboard's label colours on first view; a read-only
+        # executive is rightly refused (403). Anything else is a real problem.
+        benign = response.status == 403 and "/colors?" in response.url and response.request.method == "PUT"
+        if response.status >= 400 and not benign:
             failed.append((response.status, response.url))
 
     page.on("response", record)
