@@ -51,7 +51,7 @@ def _quote(name: str) -> str:
 def new_snapshot_id(run_id: str, now: datetime | None = None) -> str:
     """Sortable by time; the run id suffix ties a snapshot to its build."""
     now = now or datetime.now(UTC)
-    safe_run = re.sub(r"[^A-Za-z0-9]", "", run_id)[:12] or "run"
+    safe_run = re.sub(r"[^A-Za-z0-9]", "", run_id)[-12:] or "run"  # the distinctive end of the id
     return f"{now:%Y%m%dT%H%M%S%f}Z-{safe_run}"
 
 

@@ -80,4 +80,4 @@ def test_clean_gates_publish_a_new_snapshot(instance, dagster_instance):
     }
     assert SERVING in materialized
     snap = publish.current_snapshot_id(instance)
-    assert snap and snap.endswith(result.run_id.replace("-", "")[:12])
+    assert snap and snap.endswith(result.run_id.replace("-", "")[-12:])
