@@ -33,12 +33,11 @@ def anchor(landing: Path, *, full_parse: bool) -> dict:
     """count(*) over the landing files, or a full parse (every column materialised and reduced)."""
     csv, parquet = segment_files(landing)
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     rows = 0
     select = "count(*), max(columns(*))" if full_parse else "count(*)"
     if csv:
-        rows += con.execute(f"select {select} from read_csv({_list(csv)}, union_by_name = true)").fetchone()[
-            0
-        ]
+        rows += con.execute(f"select {select} from read_csv({_list(csv)})").fetchone()[0]
     if parquet:
         rows += con.execute(
             f"select {select} from read_parquet({_list(parquet)}, union_by_name = true)"
@@ -55,7 +54,7 @@ def load_sql(landing: Path) -> str:
         wait_s::double as wait_s, talk_s::double as talk_s, hold_s::double as hold_s,
         acw_s::double as acw_s, outcome"""
     if csv:
-        parts.append(f"select {cols.format(ts='')} from read_csv({_list(csv)}, union_by_name = true)")
+        parts.append(f"select {cols.format(ts='')} from read_csv({_list(csv)})")
     if parquet:
         parts.append(
             f"select {cols.format(ts='cast_ts')} from read_parquet({_list(parquet)}, union_by_name = true)"
@@ -177,6 +176,7 @@ def run(landing: Path, output: Path) -> dict:
     t0 = time.perf_counter()
     con = duckdb.connect(str(output))
     con.execute("set timezone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     # parquet landing files carry ISO-8601 text timestamps (the CSV sniffer types them itself)
     con.execute("create macro cast_ts(x) as cast(x as timestamptz)")
     con.execute(load_sql(landing))
