@@ -99,12 +99,16 @@ ALL_RENDERED_JS = """
   return charts.every(c =>
     !c.querySelector(".loading, [data-test='loading-indicator'], [aria-label='Loading']") &&
     (c.querySelector("[data-test='slice-container'] [id^='chart-id-'] *") ||
-     c.querySelector(".alert, [role='alert'], [data-test='error-message']")));
+     c.querySelector(".alert, [role='alert'], [data-test='error-message']") ||
+     c.querySelector(".ant-empty, [class*='empty-state'], [class*='EmptyState']") ||
+     (c.querySelector("[data-test='chart-container']")?.innerText || "").trim().length > 0));
 }
 """
 
 
-def d3(value: float, fmt: str) -> str:
+def d3(value: float | None, fmt: str) -> str:
+    if value is None:  # a ratio with a zero denominator (e.g. a day without traffic yet)
+        return "N/A"
     return {".1%": f"{value:.1%}", ",d": f"{round(value):,d}", ",.1f": f"{value:,.1f}"}[fmt]
 
 
