@@ -95,7 +95,8 @@ def bootstrap(paths: Paths, env: dict[str, str], python: Path) -> None:
     cmd = [str(python), str(SUPERSET_DIR / "bootstrap.py"), "--bundle", str(BUNDLE_DIR)]
     cmd += ["--serving", str(paths.serving), "--secrets", str(paths.secrets)]
     if not marker.is_file():
-        cmd.append("--init")
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "callcenter"
+        cmd += ["--init", "--schema-cache", str(cache)]
     log = paths.run / "superset-bootstrap.log"
     with log.open("w") as out:
         rc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=paths.root).returncode
