@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from callcenter.config import data_paths, hmac_key
@@ -19,6 +19,23 @@ from callcenter.config import data_paths, hmac_key
 
 def _quiet(_line: str) -> None:
     pass
+
+
+def ingest_profile(warehouse: Path, since: datetime | None = None) -> list[dict]:
+    """Per landing source: files, rows and seconds spent, from the manifest the readers write."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select source, format, count(*), sum(rows_read), sum(epoch(finished_at - started_at)) "
+            "from raw.file_manifest where started_at >= coalesce(?, started_at) group by all order by 5 desc",
+            [since],
+        ).fetchall()
+    finally:
+        con.close()
+    names = ["source", "format", "files", "rows_read", "seconds"]
+    return [dict(zip(names, (*r[:4], round(float(r[4] or 0), 2)), strict=True)) for r in rows]
 
 
 def step_ingest(args) -> dict:
@@ -30,6 +47,7 @@ def step_ingest(args) -> dict:
         "summary": summary,
         "rows_loaded": sum(r.rows_loaded for r in results),
         "files_loaded": sum(r.status == "loaded" for r in results),
+        "by_source": ingest_profile(paths.warehouse),
     }
 
 
@@ -69,10 +87,14 @@ def step_build(args) -> dict:
     from callcenter.pipeline import run_build
 
     paths = data_paths(args.data_dir)
+    started = datetime.now(UTC).replace(tzinfo=None)
     result = run_build(paths, run_id=args.run_id, echo=_quiet)
     if not result.ok:
         raise SystemExit(f"build failed at {result.failed_step}: {result.error}")
-    return {"steps": {s.name: round(s.seconds, 3) for s in result.steps}}
+    return {
+        "steps": {s.name: round(s.seconds, 3) for s in result.steps},
+        "ingest_by_source": ingest_profile(paths.warehouse, since=started),
+    }
 
 
 def step_anchor_count(args) -> dict:
