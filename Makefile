@@ -11,6 +11,8 @@ SPARK_VENV := .venv-spark
 DATA_DIR ?= data
 DEMO_DAYS ?= 35
 DEMO_SEED ?= 42
+# the demo ends yesterday, so freshness checks and "today" on the dashboards make sense
+DEMO_START ?= $(shell date -u -d "-$(DEMO_DAYS) days" +%F)
 DAGSTER_PORT ?= 3000
 export CALLCENTER_DATA_DIR := $(abspath $(DATA_DIR))
 
@@ -26,9 +28,9 @@ help:
 setup: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed $(SPARK_VENV)/.installed
 
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "installing Debian chromium (browser tests, dashboard screenshots)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  echo "installing Debian chromium and a CJK font (browser tests, dashboard screenshots in 中文)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; fi
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -47,7 +49,7 @@ $(SPARK_VENV)/.installed: dbt/spark/requirements.txt
 
 ## --- the two commands ----------------------------------------------------------------------
 demo: setup
-	$(BIN)/callcenter simulate --days $(DEMO_DAYS) --seed $(DEMO_SEED) --if-empty
+	$(BIN)/callcenter simulate --days $(DEMO_DAYS) --start $(DEMO_START) --seed $(DEMO_SEED) --if-empty
 	$(BIN)/callcenter build --demo
 	$(BIN)/callcenter serve --background
 	@$(MAKE) --no-print-directory dagster-ui
@@ -64,7 +66,8 @@ dagster-ui:
 	  cp -n dagster_project/dagster.yaml $(CALLCENTER_DATA_DIR)/dagster_home/dagster.yaml 2>/dev/null || true; \
 	  DAGSTER_HOME=$(CALLCENTER_DATA_DIR)/dagster_home PATH=$(abspath $(BIN)):$$PATH setsid nohup $(BIN)/dagster dev -m dagster_project.definitions \
 	    -h 127.0.0.1 -p $(DAGSTER_PORT) > $(CALLCENTER_DATA_DIR)/run/dagster.log 2>&1 & echo $$! > $(CALLCENTER_DATA_DIR)/run/dagster.pid; \
-	  for i in $$(seq 60); do curl -sf http://127.0.0.1:$(DAGSTER_PORT)/server_info >/dev/null && break; sleep 1; done; \
+	  echo "starting the Dagster UI (loading definitions takes 20-120 s) ..."; \
+	  for i in $$(seq 300); do curl -sf http://127.0.0.1:$(DAGSTER_PORT)/server_info >/dev/null && break; sleep 1; done; \
 	  curl -sf http://127.0.0.1:$(DAGSTER_PORT)/server_info >/dev/null || { echo "Dagster UI did not start: see $(CALLCENTER_DATA_DIR)/run/dagster.log"; exit 1; }; fi
 
 test: setup lint
