@@ -164,7 +164,7 @@ def render(results: list[dict]) -> str:
         rows.append([t["what"], t["target"], *cells, t["note"]])
     out += _table(header, rows)
 
-    out += ["", "## Steps (seconds, ratio to the anchor's full parse, peak RSS)", ""]
+    out += ["", "## Steps (wall seconds (CPU seconds), ratio to the anchor's full parse, peak RSS)", ""]
     names = [
         ("anchor_count", "anchor: DuckDB count(*) of the landing segments"),
         ("anchor_parse", "anchor: DuckDB full parse of every column"),
@@ -181,7 +181,9 @@ def render(results: list[dict]) -> str:
         for r in results:
             s = r["steps"][key]
             ratio = s["seconds"] / r["steps"]["anchor_parse"]["seconds"]
-            row.append(f"{s['seconds']:.2f} s · {ratio:.1f}× · {s['peak_rss_mb']:,.0f} MB")
+            row.append(
+                f"{s['seconds']:.2f} s (CPU {s['cpu_seconds']:.1f} s) · {ratio:.1f}× · {s['peak_rss_mb']:,.0f} MB"
+            )
         rows.append(row)
     rows.append(
         ["**ours end to end**"]
@@ -203,7 +205,21 @@ def render(results: list[dict]) -> str:
         ],
     )
 
-    out += ["", "## dbt full build: where the time goes", ""]
+    out += ["", "## Ingest: where the time goes (per landing source, from raw.file_manifest)", ""]
+    for r in results:
+        by_source = r["steps"]["ingest"]["facts"].get("by_source")
+        if not by_source:
+            out += [f"**{r['label']}**: not recorded in this run.", ""]
+            continue
+        out.append(f"**{r['label']}**")
+        out.append("")
+        out += _table(
+            ["source", "reader", "files", "rows read", "seconds"],
+            [[s["source"], s["format"], s["files"], s["rows_read"], s["seconds"]] for s in by_source],
+        )
+        out.append("")
+
+    out += ["## dbt full build: where the time goes", ""]
     for r in results:
         p = r.get("dbt_full_build") or {}
         if not p:

@@ -42,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="skip the short-history instance that shows a new day stays flat as history grows",
     )
     p.add_argument("--keep", action="store_true", help="keep the benchmark instances after the run")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: regenerate BENCHMARKS.md from the results JSON already in --out",
+    )
 
 
 def _sizes(args):
@@ -62,6 +67,15 @@ def _sizes(args):
 def run(args: argparse.Namespace) -> int:
     from bench import harness, report
 
+    if args.render_only:
+        out = Path(args.out) if args.out else REPO_ROOT / "bench" / "results"
+        results = report.load_results(out)
+        if not results:
+            raise UserError(f"no results JSON in {out}: run `callcenter bench` first")
+        markdown = out / "BENCHMARKS.md" if args.out else REPO_ROOT / "BENCHMARKS.md"
+        report.write_markdown(results, markdown)
+        print(f"report: {markdown}")
+        return 0
     sizes = _sizes(args)
     if any(s.scale <= 0 for s in sizes):
         raise UserError("sizes must be > 0")
