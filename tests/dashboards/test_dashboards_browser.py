@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -102,10 +103,21 @@ ALL_RENDERED_JS = """
 """
 
 
+def _js_fixed(x: float, places: int) -> str:
+    """JavaScript's toFixed (what d3-format uses): ties on the double's shortest repr round up,
+    so 0.9125 shows as 91.3% where Python's format would give 91.2%."""
+    q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{q:,}"
+
+
 def d3(value: float | None, fmt: str) -> str:
     if value is None:  # e.g. nothing quarantined: Superset shows "No data" in the UI language
         return "No data"
-    return {".1%": f"{value:.1%}", ",d": f"{round(value):,d}", ",.1f": f"{value:,.1f}"}[fmt]
+    return {
+        ".1%": _js_fixed(value * 100, 1) + "%",
+        ",d": _js_fixed(value, 0),
+        ",.1f": _js_fixed(value, 1),
+    }[fmt]
 
 
 def chart_titles(slug: str) -> dict[str, str]:
