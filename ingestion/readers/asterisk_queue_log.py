@@ -26,6 +26,7 @@ from itertools import groupby
 
 from ingestion.errors import IngestError
 from ingestion.loader import Counts, FileContext, insert_new, quarantine_rows, stage_rows
+from ingestion.schema import RAW_TABLES
 from ingestion.util import decode_strict, mask_numbers, source_setting, source_time_zone, to_utc_naive
 
 SOURCE = "asterisk"
@@ -268,31 +269,8 @@ class _Segment:
     transfer_to: str | None = None
 
 
-SEGMENT_STAGE = [
-    ("source_system", "varchar"),
-    ("contact_id", "varchar"),
-    ("segment_seq", "integer"),
-    ("channel", "varchar"),
-    ("direction", "varchar"),
-    ("queue_code", "varchar"),
-    ("caller_key", "varchar"),
-    ("queue_entry_ts", "timestamp"),
-    ("answer_ts", "timestamp"),
-    ("end_ts", "timestamp"),
-    ("agent_id", "varchar"),
-    ("wait_s", "double"),
-    ("talk_s", "double"),
-    ("hold_s", "double"),
-    ("acw_s", "double"),
-    ("outcome", "varchar"),
-    ("transfer_type", "varchar"),
-    ("transfer_to_queue", "varchar"),
-    ("disposition", "varchar"),
-    ("complaint", "boolean"),
-    ("resolved", "boolean"),
-    ("source_file", "varchar"),
-    ("source_line", "bigint"),
-]
+# the raw contract's columns plus the line the segment was built from
+SEGMENT_STAGE = [*RAW_TABLES["contact_segments"], ("source_file", "varchar"), ("source_line", "bigint")]
 
 
 def _num(v: str | None) -> float | None:
