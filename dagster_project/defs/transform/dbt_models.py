@@ -19,6 +19,7 @@ from dagster_dbt import (
 )
 
 from callcenter.config import DATA_DIR_ENV
+from callcenter.pipeline import PRODUCTION_DBT_BUILD_ARGS
 from dagster_project.defs.resources import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL, CallcenterInstance
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -51,7 +52,7 @@ def callcenter_dbt_models(
 ):
     paths = callcenter.paths()
     os.environ[DATA_DIR_ENV] = str(paths.root)  # dbt's profile reads the warehouse path from it
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *PRODUCTION_DBT_BUILD_ARGS], context=context).stream()
 
 
 def mart_keys() -> dict[str, dg.AssetKey]:
