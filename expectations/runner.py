@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +140,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def volume_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
+def volume_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pd.DataFrame:
     """Rows per local day against the median of the same weekday in the preceding weeks."""
     table, ts = params["table"], params["ts_column"]
     tz = params.get("time_zone", "Asia/Shanghai")
@@ -152,20 +152,45 @@ def volume_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
     # alert (or block) again on every later build.
     judged = "true"
     args: list[Any] = []
-    if since is not None and params.get("loaded_at_column", "loaded_at"):
+    recent, lo = "true", "min(day)"
+    loaded = params.get("loaded_at_column", "loaded_at")
+    if since is not None and loaded:
         judged = (
             f"day in (select distinct cast(timezone('{tz}', timezone('UTC', {_q(ts)})) as date) "
-            f"from {table} where {_q(params.get('loaded_at_column', 'loaded_at'))} >= ?)"
+            f"from {table} where {_q(loaded)} >= ?)"
         )
+        # Judged days are compared with the same weekday of the `weeks` before them, so only
+        # those weeks are read (cost flat as history grows). Local days lie within a day of UTC.
+        first = con.execute(f"select min({_q(ts)}) from {table} where {_q(loaded)} >= ?", [since]).fetchone()[
+            0
+        ]
+        cutoff = (first.date() if first else date(9999, 1, 1)) - timedelta(days=7 * weeks + 2)
+        recent = f"{_q(ts)} >= ? and cast(timezone('{tz}', timezone('UTC', {_q(ts)})) as date) >= ?"
+        # a series with older rows had its spine (zero-filled days) start before the cutoff
+        older = [
+            s
+            for (s,) in con.execute(
+                f"select distinct cast({grp} as varchar) from {table} where {_q(ts)} >= ?", [cutoff]
+            ).fetchall()
+            if con.execute(
+                f"select count(*) from (select 1 from {table} where cast({grp} as varchar) is not distinct from ? "
+                f"and {_q(ts)} < ? limit 1)",
+                [s, cutoff],
+            ).fetchone()[0]
+        ]
+        args = [cutoff - timedelta(days=1), cutoff]
+        if older:
+            lo = f"case when series in ({', '.join('?' * len(older))}) then ? else min(day) end"
+            args += [*older, cutoff]
         args.append(since)
     sql = f"""
         with ev as (
             select cast({grp} as varchar) as series,
                    cast(timezone('{tz}', timezone('UTC', {_q(ts)})) as date) as day
-            from {table} where {_q(ts)} is not null
+            from {table} where {_q(ts)} is not null and {recent}
         ),
         daily as (select series, day, count(*) as n from ev group by all),
-        bounds as (select series, min(day) as lo, max(day) as hi from daily group by series),
+        bounds as (select series, {lo} as lo, max(day) as hi from daily group by series),
         spine as (
             select series, cast(unnest(generate_series(lo, hi, interval 1 day)) as date) as day
             from bounds
@@ -191,7 +216,9 @@ def volume_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
     return con.execute(sql, args).df()
 
 
-def freshness_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
+def freshness_frame(
+    con, params: dict, since: datetime | None, window_start: date | None = None
+) -> pd.DataFrame:
     """Per source: newest event, and how far it lags the newest source (a feed that stopped)."""
     parts = []
     for source in params["sources"]:
@@ -217,7 +244,9 @@ def freshness_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
-def published_pii_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
+def published_pii_frame(
+    con, params: dict, since: datetime | None, window_start: date | None = None
+) -> pd.DataFrame:
     """One row per text column of every published table: values that look like a phone number."""
     schema = params.get("schema", "marts")
     exempt = params.get("exempt_values") or {}  # column name -> full-value pattern that is allowed
@@ -225,10 +254,16 @@ def published_pii_frame(con, params: dict, since: datetime | None) -> pd.DataFra
     tables = con.execute(
         "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
     ).fetchall()
+    window_col = params.get("window_column")
     for (table,) in tables:
-        text_cols = [c for c, t in _columns(con, schema, table) if t.upper() in ("VARCHAR", "TEXT")]
+        columns = _columns(con, schema, table)
+        text_cols = [c for c, t in columns if t.upper() in ("VARCHAR", "TEXT")]
         if not text_cols:
             continue
+        # a dated table is scanned on the report dates this run judges; others whole
+        where, args = "", []
+        if window_start is not None and window_col in {c for c, _ in columns}:
+            where, args = f" where {_q(window_col)} >= ?", [window_start]
         selects = []
         for col in text_cols:
             cleaned = f"regexp_replace({_q(col)}, '{ISO_DATETIME_RE}', '', 'g')"
@@ -236,7 +271,7 @@ def published_pii_frame(con, params: dict, since: datetime | None) -> pd.DataFra
             if col in exempt:
                 cond += f" and not regexp_full_match({_q(col)}, '{exempt[col]}')"
             selects.append(f"count(*) filter (where {cond}) as {_q(col)}")
-        counts = con.execute(f"select {', '.join(selects)} from {schema}.{_q(table)}").fetchone()
+        counts = con.execute(f"select {', '.join(selects)} from {schema}.{_q(table)}{where}", args).fetchone()
         rows += [
             {"table_name": f"{schema}.{table}", "column_name": c, "phone_like_values": int(n)}
             for c, n in zip(text_cols, counts, strict=True)
@@ -244,7 +279,9 @@ def published_pii_frame(con, params: dict, since: datetime | None) -> pd.DataFra
     return pd.DataFrame(rows, columns=["table_name", "column_name", "phone_like_values"])
 
 
-def stress_cells_frame(con, params: dict, since: datetime | None) -> pd.DataFrame:
+def stress_cells_frame(
+    con, params: dict, since: datetime | None, window_start: date | None = None
+) -> pd.DataFrame:
     """Published (non-suppressed) cells of every stress mart, with their respondent count."""
     schema = params.get("schema", "marts")
     n_candidates = params.get("n_columns", ["n_respondents", "respondents", "n"])
@@ -277,23 +314,288 @@ FRAMES = {
 }
 
 
-def read_frame(con, meta: dict, since: datetime | None) -> tuple[str, pd.DataFrame | None]:
-    """(what was read, frame); frame None when the table does not exist."""
-    # Row-level suites on raw data judge what this run loaded (`since_column` >= run start); the
-    # whole table when no start is given (a full check, e.g. --skip-ingest or a manual run).
+def read_frame(
+    con,
+    meta: dict,
+    since: datetime | None,
+    *,
+    columns: list[str] | None = None,
+    window_start: date | None = None,
+) -> tuple[str, pd.DataFrame | None]:
+    """(what was read, frame); frame None when the table does not exist.
+
+    The rows a run judges (`suite_scope`), and only ``columns`` when given.
+    """
+    if "frame" in meta:
+        gen = FRAMES[meta["frame"]]
+        return meta.get("target", meta["frame"]), gen(con, meta.get("params") or {}, since, window_start)
+    target = meta.get("table") or meta.get("target", "query")
+    tables = [meta["table"]] if "table" in meta else meta.get("requires") or []
+    if not all(_table_exists(con, t) for t in tables):
+        return target, None
+    scope, _ = suite_scope(meta, since, window_start)
+    cols = ", ".join(_q(c) for c in columns) if columns else "*"
+    return target, con.execute(f"select {cols} from {_source(meta)} where {scope.sql}", scope.args).df()
+
+
+# --------------------------------------------------------------------------------------------
+# pushdown: DuckDB picks the rows GX has to see
+#
+# A row-level expectation (not null, between, in set, regex, column pair) judges each row on its
+# own, and a uniqueness expectation judges each group of rows sharing a key. So GX returns the
+# same unexpected counts on a frame that holds every row it would count as unexpected (and every
+# row of a key group that repeats) as on the whole table. DuckDB selects those rows with one SQL
+# predicate per expectation; each predicate may select more rows than GX counts (e.g. a regex
+# that RE2 reads more strictly than Python), never fewer, and GX decides. A clean table gives an
+# empty frame; a broken one gives the broken rows, validated in bounded chunks.
+
+ROW_LEVEL = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_match_regex",
+    "expect_column_pair_values_to_be_equal",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+}
+KEY_LEVEL = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+COMPARISONS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+# Candidate rows above this are validated in several GX runs (hash partitions of the key).
+CHUNK_ROWS = 200_000
+# Columns kept in a frame so a failure can say which day/file/table failed.
+ITEM_COLUMNS = ("series", "day", "source", "table_name", "column_name", "file_path")
+
+
+@dataclass
+class Predicate:
+    sql: str
+    args: list = field(default_factory=list)
+
+
+def _and(*preds: Predicate) -> Predicate:
+    preds = [p for p in preds if p.sql != "true"]
+    if not preds:
+        return Predicate("true")
+    return Predicate(" and ".join(f"({p.sql})" for p in preds), [a for p in preds for a in p.args])
+
+
+def _or(*preds: Predicate) -> Predicate:
+    if not preds:
+        return Predicate("false")
+    return Predicate(" or ".join(f"({p.sql})" for p in preds), [a for p in preds for a in p.args])
+
+
+def referenced_columns(expectation: dict) -> list[str]:
+    kw = expectation.get("kwargs", {})
+    cols = [kw.get("column"), kw.get("column_A"), kw.get("column_B"), *kw.get("column_list", [])]
+    cond = kw.get("row_condition")
+    if isinstance(cond, dict):
+        cols.append((cond.get("column") or {}).get("name"))
+    return [c for c in cols if c]
+
+
+def _key_columns(expectation: dict) -> list[str]:
+    kw = expectation["kwargs"]
+    return [kw["column"]] if kw.get("column") else list(kw["column_list"])
+
+
+def _row_condition(cond: Any) -> Predicate | None:
+    if cond is None:
+        return Predicate("true")
+    if not isinstance(cond, dict) or cond.get("type") != "comparison":
+        return None
+    op, name = COMPARISONS.get(cond.get("operator")), (cond.get("column") or {}).get("name")
+    value = cond.get("parameter")
+    if op is None or not name or isinstance(value, (dict, list)) or value is None:
+        return None
+    return Predicate(f"{_q(name)} {op} ?", [value])
+
+
+def violation(expectation: dict, types: dict[str, str]) -> Predicate | None:
+    """SQL selecting (a superset of) the rows GX counts unexpected; None: not translatable."""
+    kind, kw = expectation["type"], expectation.get("kwargs", {})
+    if kind not in ROW_LEVEL or "mostly" in kw:
+        return None
+    if any(isinstance(v, dict) and "$PARAMETER" in v for v in kw.values()):
+        return None
+    cond = _row_condition(kw.get("row_condition"))
+    if cond is None:
+        return None
+    col = _q(kw["column"]) if kw.get("column") else None
+    if kind == "expect_column_values_to_not_be_null":
+        nan = f" or isnan({col})" if types.get(kw["column"], "").upper() in FLOAT_TYPES else ""
+        pred = Predicate(f"{col} is null{nan}")
+    elif kind == "expect_column_values_to_be_between":
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        parts = []
+        if lo is not None:
+            parts.append(Predicate(f"{col} {'<=' if kw.get('strict_min') else '<'} ?", [lo]))
+        if hi is not None:
+            parts.append(Predicate(f"{col} {'>=' if kw.get('strict_max') else '>'} ?", [hi]))
+        pred = _and(Predicate(f"{col} is not null"), _or(*parts))
+    elif kind == "expect_column_values_to_be_in_set":
+        values = list(kw["value_set"])
+        pred = Predicate(f"{col} is not null and {col} not in ({', '.join('?' * len(values))})", values)
+        if not values:
+            pred = Predicate(f"{col} is not null")
+    elif kind == "expect_column_values_to_match_regex":
+        pred = Predicate(
+            f"{col} is not null and not regexp_matches(cast({col} as varchar), ?)", [kw["regex"]]
+        )
+    else:
+        a, b = _q(kw["column_A"]), _q(kw["column_B"])
+        if kind == "expect_column_pair_values_to_be_equal":
+            pred = Predicate(f"{a} is distinct from {b}")
+        else:
+            cmp = "<" if kw.get("or_equal") else "<="
+            missing = (
+                ""
+                if kw.get("ignore_row_if") == "either_value_is_missing"
+                else f" or {a} is null or {b} is null"
+            )
+            pred = Predicate(f"{a} {cmp} {b}{missing}")
+    return _and(cond, pred)
+
+
+def _key_hash(cols: list[str]) -> str:
+    return f"hash({', '.join(_q(c) for c in cols)})"
+
+
+def duplicated_keys(expectation: dict, source: str, scope: Predicate, universe: Predicate) -> Predicate:
+    """Rows whose key repeats within `universe`, for keys that occur in `scope`.
+
+    Keys are compared by their 64-bit hash: a collision only adds rows to the frame, and GX then
+    compares the values themselves.
+    """
+    cols = _key_columns(expectation)
+    h = _key_hash(cols)
+    # GX ignores rows whose key is missing (single column: null; compound: all null)
+    present = " or ".join(f"{_q(c)} is not null" for c in cols)
+    in_scope = (
+        "" if scope.sql == universe.sql else f" and {h} in (select {h} from {source} where {scope.sql})"
+    )
+    args = universe.args + (scope.args if in_scope else [])
+    return Predicate(
+        f"({present}) and {h} in (select {h} from {source} where ({universe.sql}){in_scope} "
+        f"group by all having count(*) > 1)",
+        args,
+    )
+
+
+@dataclass
+class FramePart:
+    """Expectations validated together on the rows `select columns from source where where`."""
+
+    expectations: list[dict]
+    where: Predicate
+    rows_checked: int = 0
+    candidates: int = 0
+    partition: list[str] = field(default_factory=list)  # key columns chunks are split by
+
+
+def plan_pushdown(
+    con, source: str, types: dict[str, str], expectations: list[dict], scope: Predicate, universe: Predicate
+) -> list[FramePart] | None:
+    """Split a suite into frame parts selected in SQL; None when an expectation needs every row."""
+    rows, keys, row_preds, key_preds = [], [], [], []
+    for exp in expectations:
+        present = all(c in types for c in referenced_columns(exp))
+        if exp["type"] in KEY_LEVEL and "mostly" not in exp.get("kwargs", {}):
+            keys.append(exp)
+            if present:
+                key_preds.append(duplicated_keys(exp, source, scope, universe))
+            continue
+        pred = violation(exp, types) if present else Predicate("false")  # GX reports the missing column
+        if pred is None:
+            return None
+        rows.append(exp)
+        row_preds.append(pred)
+    key_sets = {tuple(_key_columns(e)) for e in keys}
+    partition = list(next(iter(key_sets))) if len(key_sets) == 1 else []
+    if scope.sql == universe.sql or not keys:  # one frame: every candidate is judged by every check
+        return [FramePart(rows + keys, _and(scope, _or(*row_preds, *key_preds)), partition=partition)]
+    # keys repeat across the whole table but rows are judged only in scope: two frames, so a row
+    # outside the scope that shares a key is not judged by the row-level checks
+    parts = [FramePart(keys, _and(universe, _or(*key_preds)), partition=partition)]
+    if rows:
+        parts.insert(0, FramePart(rows, _and(scope, _or(*row_preds))))
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# which rows a run judges
+
+
+def last_clean_check(con, suite_names: list[str]) -> datetime | None:
+    """When these suites last ran with no blocking failure (marts.dq_results), if ever."""
+    if not suite_names or not _table_exists(con, "marts.dq_results"):
+        return None
+    marks = ", ".join("?" * len(suite_names))
+    return con.execute(
+        f"""
+        select max(checked_at) from marts.dq_results
+        where suite in ({marks})
+          and run_id not in (
+              select run_id from marts.dq_results
+              where suite in ({marks}) and not success and severity = '{BLOCK}'
+          )
+        """,
+        suite_names + suite_names,
+    ).fetchone()[0]
+
+
+def marts_window_start(con, config: dict, since: datetime | None, suite_names: list[str]) -> date | None:
+    """First report date the mart checks of this run judge; None: every date.
+
+    Marts are judged on the report dates that raw rows loaded after the last clean mart check
+    can have changed (the dates they fall on, less a look-back for rolling metrics like FCR),
+    so the cost of a new day does not grow with history, and a rerun after a failed check judges
+    the failed rows again. Every date when no start is given (a full check), when no clean check
+    is recorded, or when a source that rewrites every date (the roster) was loaded.
+    """
+    inc = config.get("incremental") or {}
+    if since is None or not inc:
+        return None
+    mark = last_clean_check(con, suite_names)
+    if mark is None:
+        return None
+    for table in inc.get("whole_history_sources") or []:
+        if (
+            _table_exists(con, table)
+            and con.execute(
+                f"select count(*) from (select 1 from {table} where loaded_at > ? limit 1)", [mark]
+            ).fetchone()[0]
+        ):
+            return None
+    earliest = []
+    for query in inc.get("earliest_touched") or []:
+        try:
+            value = con.execute(query, [mark]).fetchone()[0]
+        except duckdb.CatalogException:  # a source not loaded yet
+            continue
+        if value is not None:
+            earliest.append(value.date() if isinstance(value, datetime) else value)
+    if not earliest:
+        return date.max  # nothing loaded since the last clean check: no mart row can have changed
+    # local report dates lie within a day of UTC dates
+    return min(earliest) - timedelta(days=int(inc.get("lookback_days", 8)) + 1)
+
+
+def suite_scope(meta: dict, since: datetime | None, window_start: date | None) -> tuple[Predicate, Predicate]:
+    """(rows judged, rows a key may repeat among) for a table or query suite."""
     since_col = meta.get("since_column") if since is not None else None
-    where, args = (f" where {_q(since_col)} >= ?", [since]) if since_col else ("", [])
-    if "table" in meta:
-        if not _table_exists(con, meta["table"]):
-            return meta["table"], None
-        return meta["table"], con.execute(f"select * from {meta['table']}{where}", args).df()
-    if "query" in meta:
-        target = meta.get("target", "query")
-        if meta.get("requires") and not all(_table_exists(con, t) for t in meta["requires"]):
-            return target, None
-        return target, con.execute(f"select * from ({meta['query']}) as frame{where}", args).df()
-    gen = FRAMES[meta["frame"]]
-    return meta.get("target", meta["frame"]), gen(con, meta.get("params") or {}, since)
+    if since_col:  # raw: the rows this run loaded
+        scope = Predicate(f"{_q(since_col)} >= ?", [since])
+        return scope, scope
+    if meta.get("window_column") and window_start is not None:
+        if window_start == date.max:
+            return Predicate("false"), Predicate("true")
+        return Predicate(f"{_q(meta['window_column'])} >= ?", [window_start]), Predicate("true")
+    return Predicate("true"), Predicate("true")
+
+
+def _source(meta: dict) -> str:
+    return meta["table"] if "table" in meta else f"({meta['query']}) as frame"
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,6 +652,82 @@ def _failing_items(frame: pd.DataFrame, expectation: dict) -> list[dict]:
     return frame.loc[bad.fillna(False), keys + [col]].head(20).astype(str).to_dict("records")
 
 
+@dataclass
+class _Outcome:
+    """One expectation's result summed over the GX runs (chunks, parts) of a suite."""
+
+    success: bool = True
+    unexpected: int | None = None
+    observed: str | None = None
+    details: list[str] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)
+
+
+class _Validator:
+    """Runs GX on frames; one validation definition per suite part, reused for every chunk."""
+
+    def __init__(self, docs_dir: Path | None):
+        self.context = _gx_context(docs_dir)
+        self.datasource = self.context.data_sources.add_pandas(name="warehouse")
+        self.result_format = {"result_format": "SUMMARY", "exclude_unexpected_values": True}
+
+    def definition(self, name: str, expectations: list[dict], meta: dict):
+        import great_expectations as gx
+
+        suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations, meta=meta))
+        batch = self.datasource.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
+        return self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+
+    def run(self, definition, frame: pd.DataFrame, by_check: dict[str, dict], outcomes: dict[str, _Outcome]):
+        validation = definition.run(batch_parameters={"dataframe": frame}, result_format=self.result_format)
+        for er in validation.results:
+            check = er.expectation_config.meta.get("check")
+            out = outcomes.setdefault(check, _Outcome())
+            exc = er.exception_info or {}
+            raised = exc.get("raised_exception") or any(
+                isinstance(v, dict) and v.get("raised_exception") for v in exc.values()
+            )
+            res = er.result or {}
+            if raised or (not er.success and not res):
+                msgs = [exc.get("exception_message")] + [
+                    v.get("exception_message") for v in exc.values() if isinstance(v, dict)
+                ]
+                detail = "could not evaluate: " + "; ".join(m for m in msgs if m)[:500]
+                if detail not in out.details:
+                    out.details.append(detail)
+            out.success = out.success and bool(er.success)
+            if res.get("unexpected_count") is not None:
+                out.unexpected = (out.unexpected or 0) + int(res["unexpected_count"])
+            out.observed = _observed(res) or out.observed
+            if not er.success and len(out.items) < 20:
+                out.items += _failing_items(frame, by_check[check])[: 20 - len(out.items)]
+
+
+def _frame_columns(types: dict[str, str], expectations: list[dict]) -> list[str]:
+    wanted = {c for e in expectations for c in referenced_columns(e)} | set(ITEM_COLUMNS)
+    return [c for c in types if c in wanted]  # table order, like the full frame had
+
+
+def _pushdown_frames(con, source: str, columns: list[str], part: FramePart):
+    """The part's candidate rows: one frame, or hash partitions of at most ~CHUNK_ROWS rows."""
+    select = f"select {', '.join(_q(c) for c in columns) or '1 as _row'} from {source}"
+    if part.candidates == 0:  # still validated: GX records the run, and empty frames keep dtypes
+        yield con.execute(f"{select} limit 0").df()
+        return
+    chunks = -(-part.candidates // CHUNK_ROWS)
+    if chunks == 1:
+        yield con.execute(f"{select} where {part.where.sql}", part.where.args).df()
+        return
+    # a repeated key hashes to one partition, so uniqueness is judged whole within each chunk
+    by = _key_hash(part.partition or columns)
+    for i in range(chunks):
+        yield con.execute(
+            f"{select} where ({part.where.sql}) and {by} % {chunks} = {i}", part.where.args
+        ).df()
+
+
 def run_suites(
     warehouse: Path,
     run_id: str,
@@ -360,29 +738,28 @@ def run_suites(
     suites_dir: Path = SUITES_DIR,
     layers: set[str] | None = None,
 ) -> QualityReport:
-    """Validate every suite; returns one CheckResult per expectation (plus table-missing checks)."""
-    import great_expectations as gx
+    """Validate every suite; returns one CheckResult per expectation (plus table-missing checks).
 
+    ``since``: start of the run that loaded new raw rows. Raw suites then judge the rows loaded
+    since; mart suites the report dates those rows can have changed (`marts_window_start`).
+    None: every row of every table.
+    """
     config = load_config(config_path)
     required = set(config.get("required_tables") or [])
-    result_format = {"result_format": "SUMMARY", "exclude_unexpected_values": True}
-    context = _gx_context(docs_dir)
-    datasource = context.data_sources.add_pandas(name="warehouse")
+    validator = _Validator(docs_dir)
     results: list[CheckResult] = []
+    suites = [
+        s for s in load_suites(suites_dir) if layers is None or (s.get("meta") or {}).get("layer") in layers
+    ]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        for spec in load_suites(suites_dir):
+        mart_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "marts"]
+        window_start = marts_window_start(con, config, since, mart_suites) if mart_suites else None
+        if window_start is not None:
+            log.info("mart checks judge report dates from %s", window_start)
+        for spec in suites:
             name, meta = spec["name"], spec.get("meta") or {}
-            if layers is not None and meta.get("layer") not in layers:
-                continue
             suite_alert = (config.get("suites") or {}).get(name, {}).get("alert")
-            target, frame = read_frame(con, meta, since)
-            if frame is None:
-                sev = BLOCK if target in required else WARN
-                results.append(
-                    CheckResult(name, target, "table_exists", sev, False, details=f"{target} does not exist")
-                )
-                continue
             expectations = []
             for exp in spec["expectations"]:
                 check = check_name(exp)
@@ -390,51 +767,89 @@ def run_suites(
                 exp = dict(exp, meta=dict(exp.get("meta") or {}, check=check, severity=sev))
                 exp["severity"] = "critical" if sev == BLOCK else "warning"
                 expectations.append(exp)
-            suite = context.suites.add(
-                gx.ExpectationSuite(name=name, expectations=expectations, meta={**meta, "target": target})
+            by_check = {e["meta"]["check"]: e for e in expectations}
+            validated = _validate_suite(
+                con, validator, name, meta, expectations, by_check, since, window_start
             )
-            batch = datasource.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
-            vd = context.validation_definitions.add(
-                gx.ValidationDefinition(name=name, data=batch, suite=suite)
-            )
-            validation = vd.run(batch_parameters={"dataframe": frame}, result_format=result_format)
-            by_id = {e["meta"]["check"]: e for e in expectations}
-            for er in validation.results:
-                cfg = er.expectation_config
-                check = cfg.meta.get("check")
-                exc = er.exception_info or {}
-                raised = exc.get("raised_exception") or any(
-                    isinstance(v, dict) and v.get("raised_exception") for v in exc.values()
+            if validated is None:
+                target = meta.get("table") or meta.get("target", "query")
+                sev = BLOCK if target in required else WARN
+                results.append(
+                    CheckResult(name, target, "table_exists", sev, False, details=f"{target} does not exist")
                 )
-                res = er.result or {}
-                details = ""
-                if raised or (not er.success and not res):
-                    msgs = [exc.get("exception_message")] + [
-                        v.get("exception_message") for v in exc.values() if isinstance(v, dict)
-                    ]
-                    details = "could not evaluate: " + "; ".join(m for m in msgs if m)[:500]
+                continue
+            target, rows_checked, outcomes = validated
+            for exp in expectations:
+                check = exp["meta"]["check"]
+                out = outcomes.get(check, _Outcome())
                 results.append(
                     CheckResult(
                         suite=name,
                         table_name=target,
                         check_name=check,
-                        severity=cfg.meta.get("severity", BLOCK),
-                        success=bool(er.success),
-                        observed_value=_observed(res),
-                        unexpected_count=res.get("unexpected_count"),
-                        rows_checked=len(frame),
-                        details=details,
+                        severity=exp["meta"]["severity"],
+                        success=out.success,
+                        observed_value=out.observed,
+                        unexpected_count=out.unexpected,
+                        rows_checked=rows_checked,
+                        details="; ".join(out.details),
                         alert_kind=suite_alert,
-                        failing_items=[] if er.success else _failing_items(frame, by_id[check]),
+                        failing_items=[] if out.success else out.items,
                     )
                 )
         docs_index = None
         if docs_dir is not None:
-            context.build_data_docs(site_names=["dq_docs"])
+            validator.context.build_data_docs(site_names=["dq_docs"])
             docs_index = docs_dir / "index.html"
     finally:
         con.close()
     return QualityReport(run_id, results, docs_index)
+
+
+def _validate_suite(con, validator, name, meta, expectations, by_check, since, window_start):
+    """(target, rows judged, outcome per check), or None when the suite's table does not exist."""
+    outcomes: dict[str, _Outcome] = {}
+    plan = None
+    if "frame" not in meta:
+        target = meta.get("table") or meta.get("target", "query")
+        tables = [meta["table"]] if "table" in meta else meta.get("requires") or []
+        if not all(_table_exists(con, t) for t in tables):
+            return None
+        source = _source(meta)
+        types = dict(
+            con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall()
+        )
+        scope, universe = suite_scope(meta, since, window_start)
+        plan = plan_pushdown(con, source, types, expectations, scope, universe)
+        columns = _frame_columns(types, expectations)
+    if plan is not None:
+        try:
+            rows_checked = con.execute(
+                f"select count(*) from {source} where {scope.sql}", scope.args
+            ).fetchone()[0]
+            for part in plan:
+                part.candidates = con.execute(
+                    f"select count(*) from {source} where {part.where.sql}", part.where.args
+                ).fetchone()[0]
+        except duckdb.Error as e:  # e.g. a value set of another type than the column: GX judges all rows
+            log.warning("%s: checks not pushed down to DuckDB (%s); reading the whole frame", name, e)
+            plan = None
+    if plan is not None:
+        for i, part in enumerate(plan):
+            definition = validator.definition(
+                name if i == 0 else f"{name}.{i}", part.expectations, {**meta, "target": target}
+            )
+            for frame in _pushdown_frames(con, source, columns, part):
+                validator.run(definition, frame, by_check, outcomes)
+        return target, rows_checked, outcomes
+    # derived frames (small by construction), and suites GX must see whole
+    wanted = None if "frame" in meta else columns
+    target, frame = read_frame(con, meta, since, columns=wanted, window_start=window_start)
+    if frame is None:
+        return None
+    definition = validator.definition(name, expectations, {**meta, "target": target})
+    validator.run(definition, frame, by_check, outcomes)
+    return target, len(frame), outcomes
 
 
 # --------------------------------------------------------------------------------------------
