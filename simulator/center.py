@@ -107,8 +107,11 @@ class Center:
     schedule: dict = field(default_factory=dict)
     sessions: dict = field(default_factory=dict)
     not_ready: dict = field(default_factory=dict)
-    windows_start: list[list[int]] = field(default_factory=list)
-    windows_end: list[list[int]] = field(default_factory=list)
+    # availability windows of all agents, flat and in time order per agent: agent a owns
+    # [window_bounds[a], window_bounds[a + 1]) (the compiled queueing loop reads flat arrays)
+    window_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    window_end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    window_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
     @property
     def n(self) -> int:
@@ -451,10 +454,9 @@ def plan_activity(center: Center, rng: np.random.Generator, start: date, days: i
     win_s, win_e = gap_s[ok], nxt_s[ok]
     order = np.lexsort((win_s, win_agent))
     win_agent, win_s, win_e = win_agent[order], win_s[order], win_e[order]
-    bounds = np.searchsorted(win_agent, np.arange(n + 1))
-    ws_all, we_all = win_s.tolist(), win_e.tolist()
-    center.windows_start = [ws_all[bounds[i] : bounds[i + 1]] for i in range(n)]
-    center.windows_end = [we_all[bounds[i] : bounds[i + 1]] for i in range(n)]
+    center.window_start = win_s.astype(np.int64)
+    center.window_end = win_e.astype(np.int64)
+    center.window_bounds = np.searchsorted(win_agent, np.arange(n + 1)).astype(np.int64)
 
 
 def _site_tz(center: Center) -> dict[str, str]:

@@ -10,12 +10,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from simulator import exports, render
 from simulator.center import build_center, plan_activity
@@ -23,15 +21,15 @@ from simulator.config import load_queues
 from simulator.defaults import DEFAULT_START, TELEPHONY
 from simulator.engine import (
     ANSWERED,
-    OUTCOMES,
     TRANSFERRED,
-    _Buffer,
+    CallPool,
     chunk_bounds,
     init_state,
     new_arrivals,
     simulate_chunk,
 )
 from simulator.states import StateBuilder
+from simulator.truth import TruthWriter
 
 CHUNK_TZ_OFFSET_S = 8 * 3600  # files are cut at Asia/Shanghai midnight (the main site; no DST)
 
@@ -115,7 +113,7 @@ def simulate(
     plan_activity(center, np.random.default_rng([seed, 2]), start, days)
     rng_arrivals = np.random.default_rng([seed, 3])
     rng_attrs = np.random.default_rng([seed, 4])
-    buffers = [_Buffer(np.random.default_rng([seed, 5, qi]), q) for qi, q in enumerate(queues)]
+    pool = CallPool([np.random.default_rng([seed, 5, qi]) for qi in range(len(queues))], queues)
     rng_survey = np.random.default_rng([seed, 8])
     pools = _caller_pools(queues, scale, days)
     t0_all, _ = chunk_bounds(start, 0, CHUNK_TZ_OFFSET_S)
@@ -124,6 +122,7 @@ def simulate(
     truth_seg_dir = truth / "segments"
     if truth_seg_dir.exists():
         shutil.rmtree(truth_seg_dir)
+    truth_writer = TruthWriter(truth, queues, t0_all, telephony)
     files: list[Path] = []
     n_segments = n_states = n_responses = 0
     first_entry_of: dict[int, int] = {}
@@ -140,7 +139,7 @@ def simulate(
             day = start + timedelta(days=c)
             t0, t1 = chunk_bounds(start, c, CHUNK_TZ_OFFSET_S)
             arrivals = new_arrivals(queues, t0, t1, scale, seed, rng_arrivals, pools)
-            seg = simulate_chunk(center, state, arrivals, t1, rng_attrs, buffers)
+            seg = simulate_chunk(center, state, arrivals, t1, rng_attrs, pool)
             n_segments += len(seg["t"])
             states.add_calls(seg)
             rows = states.emit(t1 if c < days - 1 else None)
@@ -160,7 +159,18 @@ def simulate(
             if writing is not None:
                 files += writing.result()
             writing = writer.submit(
-                _write_chunk, center, telephony, landing, seed, c, day, seg, rows, first_entry, carry
+                _write_chunk,
+                center,
+                telephony,
+                landing,
+                truth_writer,
+                seed,
+                c,
+                day,
+                seg,
+                rows,
+                first_entry,
+                carry,
             )
             survey_buffer.append(
                 exports.survey_responses(_survey_contacts(center, seg, first_entry, telephony), rng_survey)
@@ -184,12 +194,8 @@ def simulate(
     files += exports.write_schedules(center, landing, start, end)
     occupancy = _team_occupancy(center, handle_by_agent, avail_by_agent)
     files += exports.write_stress_survey(center, landing, end, occupancy, np.random.default_rng([seed, 9]))
-    truth_files = _finalize_truth(truth, queues, start, end)
-    contacts = int(
-        duckdb.connect()
-        .execute(f"select count(*) from read_parquet('{truth / 'contacts.parquet'}')")
-        .fetchone()[0]
-    )
+    truth_files = truth_writer.close()
+    contacts = truth_writer.contacts
     if dirty:
         from simulator.faults import inject_faults
 
@@ -208,7 +214,7 @@ def simulate(
 
 
 def _write_chunk(
-    center, telephony, landing: Path, seed: int, c: int, day: date, seg, rows, first_entry, carry
+    center, telephony, landing: Path, truth, seed: int, c: int, day: date, seg, rows, first_entry, carry
 ) -> list[Path]:
     """Render one day's calls and agent states to landing, and its segments to truth."""
     rng = np.random.default_rng([seed, 6, c])  # per day, so rendering order never matters
@@ -246,9 +252,7 @@ def _write_chunk(
     path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
     render.write_table(render.states_table(center, rows), path)
     files.append(path)
-    _write_truth_segments(
-        center, seg, first_entry, landing.parent / "truth" / "segments" / f"part-{stamp}.parquet"
-    )
+    truth.add_day(c, stamp, center, seg, first_entry)
     return files
 
 
@@ -284,47 +288,6 @@ def _contact_refs(seg, first_entry, telephony: str) -> list[str]:
     if telephony == "amazon-connect":
         return [render.connect_contact_id(c, 1) for c in render.contact_ids(seg["contact"]).to_pylist()]
     return render.contact_ids(seg["contact"]).to_pylist()
-
-
-def _write_truth_segments(center, seg, first_entry, path: Path) -> None:
-    queues = center.queues
-    answered = seg["agent"] >= 0
-    site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
-    table = pa.table(
-        {
-            "contact_id": render.contact_ids(seg["contact"]),
-            "segment_seq": pa.array(seg["seq"], pa.int32()),
-            "queue_code": pa.array(np.array([q.code for q in queues], dtype=object)[seg["q"]], pa.string()),
-            "site_code": pa.array(site, pa.string()),
-            "kind": pa.array(np.array(["new", "transfer", "repeat"], dtype=object)[seg["kind"]], pa.string()),
-            "caller_ref": pa.array(seg["caller"], mask=render.is_withheld(seg["caller"])),
-            "queue_entry_ts": pa.array(seg["t"].astype("datetime64[s]")),
-            "answer_ts": pa.array(seg["answer"].astype("datetime64[s]"), mask=~answered),
-            "end_ts": pa.array(seg["end"].astype("datetime64[s]")),
-            "agent_id": pa.array(
-                np.array(center.agent_id + [None], dtype=object)[np.where(answered, seg["agent"], -1)],
-                pa.string(),
-            ),
-            "outcome": pa.array(np.array(OUTCOMES, dtype=object)[seg["outcome"]], pa.string()),
-            "wait_s": pa.array(seg["wait"]),
-            "talk_s": pa.array(seg["talk"]),
-            "hold_s": pa.array(seg["hold"]),
-            "acw_s": pa.array(seg["acw"]),
-            "truly_resolved": pa.array(seg["resolved"].astype(bool)),
-            "complaint": pa.array(seg["complaint"].astype(bool)),
-            "transfer_to_queue": pa.array(
-                np.where(
-                    seg["xfer_to"] >= 0,
-                    np.array([q.code for q in queues] + [None], dtype=object)[seg["xfer_to"]],
-                    None,
-                ).astype(object),
-                pa.string(),
-            ),
-            "asterisk_uniqueid": render.asterisk_uniqueids(seg, first_entry),
-        }
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
 
 
 def _survey_contacts(center, seg, first_entry, telephony: str) -> pd.DataFrame:
@@ -372,98 +335,3 @@ def _team_occupancy(center, handle: np.ndarray, avail: np.ndarray) -> dict[int, 
         if h + a > 0:
             occ[int(t)] = float(h / (h + a))
     return occ
-
-
-# the same md5-based ContactId as render.connect_contact_id(contact_id, 1)
-CONNECT_ID_SQL = (
-    "substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3) "
-    "|| '-' || substr(h, 21, 12)"
-)
-
-
-def _finalize_truth(truth: Path, queues, start: date, end: date) -> list[Path]:
-    """Contacts (with repeat-based FCR facts) and per-queue 30-minute interval counts, via DuckDB."""
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
-    parts = str(truth / "segments" / "*.parquet")
-    cfg = pd.DataFrame(
-        {
-            "queue_code": [q.code for q in queues],
-            "time_zone": [q.tz for q in queues],
-            "sl_threshold_s": [q.sl_threshold_s for q in queues],
-            "short_abandon_s": [q.short_abandon_s for q in queues],
-        }
-    )
-    con.register("cfg", cfg)
-    intervals = truth / "intervals.parquet"
-    con.execute(
-        f"""
-        copy (
-          with s as (
-            select s.*, c.sl_threshold_s, c.short_abandon_s, c.time_zone,
-                   timezone(c.time_zone, s.queue_entry_ts::timestamptz) as entry_local
-            from read_parquet('{parts}') s join cfg c using (queue_code)
-          )
-          select queue_code,
-                 cast(entry_local as date) as report_date,
-                 time_bucket(interval 30 minutes, entry_local) as interval_start_local,
-                 count(*) as offered,
-                 count(*) filter (where outcome in ('answered', 'transferred_out')) as answered,
-                 count(*) filter (where outcome = 'abandoned') as abandoned,
-                 count(*) filter (where outcome = 'abandoned' and wait_s < short_abandon_s) as short_abandoned,
-                 count(*) filter (where outcome = 'timeout') as timeout,
-                 count(*) filter (where outcome = 'exit_key') as exit_key,
-                 count(*) filter (where outcome = 'overflow') as overflow,
-                 count(*) filter (where outcome in ('answered', 'transferred_out') and wait_s <= sl_threshold_s)
-                   as answered_within_t,
-                 count(*) filter (where outcome = 'abandoned' and wait_s <= sl_threshold_s) as abandoned_within_t,
-                 coalesce(sum(wait_s) filter (where outcome in ('answered', 'transferred_out')), 0) as answered_wait_s,
-                 coalesce(sum(wait_s) filter (where outcome = 'abandoned'), 0) as abandoned_wait_s,
-                 coalesce(sum(talk_s), 0) as talk_s, coalesce(sum(hold_s), 0) as hold_s,
-                 coalesce(sum(acw_s), 0) as acw_s
-          from s group by all order by queue_code, interval_start_local
-        ) to '{intervals}' (format parquet)
-        """
-    )
-    contacts = truth / "contacts.parquet"
-    con.execute(
-        f"""
-        copy (
-          with c as (
-            select contact_id,
-                   arg_min(queue_code, segment_seq) as first_queue_code,
-                   min(queue_entry_ts) as first_entry_ts,
-                   max(end_ts) as last_end_ts,
-                   count(*) as segments,
-                   count(agent_id) as agent_legs,
-                   count(agent_id) > 0 as handled,
-                   bool_or(truly_resolved) as truly_resolved,
-                   bool_or(complaint) as complaint,
-                   count(*) > 1 as transferred,
-                   arg_max(outcome, segment_seq) as final_outcome,
-                   sum(wait_s) as total_wait_s,
-                   any_value(kind) filter (where segment_seq = 1) as kind,
-                   any_value(caller_ref) as caller_ref,
-                   any_value(asterisk_uniqueid) as asterisk_uniqueid,
-                   any_value(asterisk_uniqueid) is not null as _has_uid
-            from read_parquet('{parts}') group by contact_id
-          ),
-          n as (
-            select *, lead(first_entry_ts) over (partition by caller_ref order by first_entry_ts, contact_id)
-                        as next_contact_ts,
-                   md5(contact_id || '/1') as h
-            from c
-          )
-          select * exclude (caller_ref, _has_uid, h),
-                 {CONNECT_ID_SQL} as connect_contact_id,
-                 caller_ref is null as caller_withheld,
-                 next_contact_ts is not null and next_contact_ts <= first_entry_ts + interval 7 days
-                   and caller_ref is not null as repeat_within_7d,
-                 first_entry_ts + interval 7 days <= (select max(queue_entry_ts) from read_parquet('{parts}'))
-                   as fcr_window_closed
-          from n order by first_entry_ts, contact_id
-        ) to '{contacts}' (format parquet)
-        """
-    )
-    return [intervals, contacts]
