@@ -178,3 +178,203 @@ def required_agents_a(
             break
         best = lower
     return best
+
+
+# ----------------------------------------------------------------------------------------------
+# Many intervals at once (the agg_staffing_interval model). Same formulas as the scalar functions
+# above, evaluated with numpy over arrays of intervals, so a year of queue x interval rows costs a
+# few matrix passes instead of one Python loop per interval. tests/dbt/test_staffing_erlang_many.py
+# compares them with the scalar functions.
+
+
+@dataclass(frozen=True)
+class ErlangCMany:
+    agents: np.ndarray
+    p_wait: np.ndarray
+    service_level: np.ndarray
+    asa_s: np.ndarray
+    occupancy: np.ndarray
+
+
+def required_agents_c_many(traffic, aht_s, target_sl, threshold_s) -> ErlangCMany:
+    """`required_agents_c` (SL target only) for arrays of intervals.
+
+    Walks N upward for every row at once, carrying each row's Erlang B recurrence; a row is
+    settled at its first N > A meeting the target. Rows without traffic get N = 0, SL 1.
+    """
+    traffic, aht_s, target_sl, threshold_s = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (traffic, aht_s, target_sl, threshold_s))
+    )
+    rows = traffic.shape[0]
+    agents = np.zeros(rows, dtype=np.int64)
+    p_wait = np.zeros(rows)
+    sl = np.ones(rows)
+    asa = np.zeros(rows)
+    occ = np.zeros(rows)
+    open_rows = np.flatnonzero(traffic > 0)
+    a, aht, target, threshold = (
+        traffic[open_rows],
+        aht_s[open_rows],
+        target_sl[open_rows],
+        threshold_s[open_rows],
+    )
+    b = np.ones(len(open_rows))
+    n = 0
+    while len(open_rows):
+        n += 1
+        b = a * b / (n + a * b)
+        stable = n > a
+        c = b / (1 - a / n * (1 - b))
+        with np.errstate(over="ignore", invalid="ignore"):
+            row_sl = 1 - c * np.exp(-(n - a) * threshold / aht)
+        done = stable & (row_sl >= target)
+        if done.any():
+            idx = open_rows[done]
+            agents[idx] = n
+            p_wait[idx] = c[done]
+            sl[idx] = row_sl[done]
+            asa[idx] = c[done] * aht[done] / (n - a[done])
+            occ[idx] = a[done] / n
+            keep = ~done
+            open_rows, a, aht, target, threshold, b = (
+                x[keep] for x in (open_rows, a, aht, target, threshold, b)
+            )
+    return ErlangCMany(agents, p_wait, sl, asa, occ)
+
+
+def erlang_a_service_many(agents, arrival_rate_s, aht_s, patience_s, threshold_s, batch: int = 2048):
+    """(service_level, p_abandon) of `erlang_a_metrics` for arrays of (N, lambda, AHT, patience, T).
+
+    The stationary distribution is a cumulative sum over a padded matrix (same truncation rule),
+    and the RK4 of `_served_within` runs over a matrix of rows. Rows are sorted by their number of
+    RK4 steps, so each step only touches the rows that still integrate (their own step size h).
+    """
+    agents, lam, aht, patience, t_end = np.broadcast_arrays(
+        np.asarray(agents, dtype=np.int64),
+        *(np.asarray(x, dtype=float) for x in (arrival_rate_s, aht_s, patience_s, threshold_s)),
+    )
+    sl = np.ones(len(agents))
+    p_abandon = np.zeros(len(agents))
+    busy_rows = np.flatnonzero(lam > 0)
+    order = busy_rows[np.argsort(lam[busy_rows] * aht[busy_rows], kind="stable")]  # similar widths together
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        sl[idx], p_abandon[idx] = _erlang_a_batch(agents[idx], lam[idx], aht[idx], patience[idx], t_end[idx])
+    return sl, p_abandon
+
+
+def _erlang_a_batch(agents, lam, aht, patience, t_end):
+    mu, theta = 1 / aht, 1 / patience
+    traffic = lam * aht
+    full_cap = agents + (50 + 10 * traffic).astype(np.int64)
+    width = int(full_cap.max()) + 1
+    n = np.arange(width)
+    ag, mu_, th = agents[:, None], mu[:, None], theta[:, None]
+    death = np.minimum(n, ag) * mu_ + np.maximum(n - ag, 0) * th
+    with np.errstate(divide="ignore"):
+        step = np.log(lam)[:, None] - np.log(death)
+    step[:, 0] = 0.0
+    logp = np.cumsum(step, axis=1)
+    top = np.maximum.accumulate(np.maximum(logp, 0.0), axis=1)
+    # truncation of erlang_a_metrics: the first n past N where terms shrink below e^-45 of the peak
+    stop = (n > ag) & (step < 0) & (logp < top - NEGLIGIBLE_LOG_P) & (n <= full_cap[:, None])
+    cap = np.where(stop.any(axis=1), stop.argmax(axis=1), full_cap)
+    kept = n <= cap[:, None]
+    logp = np.where(kept, logp, -np.inf)
+    p = np.exp(logp - logp.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    served_rate = (np.minimum(n, ag) * mu_ * p).sum(axis=1)
+    p_abandon = np.maximum(0.0, 1 - served_rate / lam)
+
+    size = cap - agents + 1  # an arrival may find j = 0..size-1 callers ahead
+    j = np.arange(int(size.max()))
+    stage = ag * mu_ + j * th
+    waiting = np.take_along_axis(p, np.minimum(ag + j, width - 1), axis=1) * (j < size[:, None])
+    served_by_t = _served_within_many(stage, theta, t_end, size)
+    sl = np.where(n < ag, p, 0.0).sum(axis=1) + (waiting * served_by_t).sum(axis=1)
+    return np.minimum(sl, 1.0), p_abandon
+
+
+def _served_within_many(stage, theta, t_end, size):
+    """`_served_within` for every row of `stage` (columns past a row's size are ignored padding)."""
+    stage_max = stage[np.arange(len(size)), size - 1]
+    steps = np.where(t_end > 0, np.maximum(50, np.ceil(t_end * (stage_max + theta) * 4)).astype(np.int64), 0)
+    order = np.argsort(-steps, kind="stable")
+    stage, theta, t_end, size, steps = stage[order], theta[order], t_end[order], size[order], steps[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(steps > 0, t_end / steps, 0.0)
+    half_h, sixth_h = (h / 2)[:, None], (h / 6)[:, None]
+    th = theta[:, None]
+    widest = np.maximum.accumulate(size)  # columns needed by the first k rows (sorted by steps)
+    u = np.zeros_like(stage)
+    active = len(steps)
+    for k in range(int(steps.max(initial=0))):
+        while active and steps[active - 1] <= k:
+            active -= 1
+        cols = int(widest[active - 1])
+        s, t = stage[:active, :cols], th[:active]
+
+        def deriv(v, s=s, t=t):
+            ahead = np.empty_like(v)
+            ahead[:, 0] = 1.0
+            ahead[:, 1:] = v[:, :-1]
+            return s * (ahead - v) - t * v
+
+        v = u[:active, :cols]
+        k1 = deriv(v)
+        k2 = deriv(v + half_h[:active] * k1)
+        k3 = deriv(v + half_h[:active] * k2)
+        k4 = deriv(v + h[:active, None] * k3)
+        u[:active, :cols] = v + sixth_h[:active] * (k1 + 2 * k2 + 2 * k3 + k4)
+    out = np.empty_like(u)
+    out[order] = u
+    return out
+
+
+def required_agents_a_many(arrival_rate_s, aht_s, patience_s, target_sl, threshold_s, start_agents, window=2):
+    """Smallest N >= 1 whose Erlang A service level meets the target, for arrays of intervals.
+
+    Like `required_agents_a`, a row starts at `start_agents` (Erlang C's N, usually within one or
+    two of the answer) and relies on SL growing with N: each round probes the `window` next
+    candidates of every unsettled row in one matrix pass, downward while they meet the target and
+    upward while they miss it. Returns (agents, p_abandon at those agents).
+    """
+    lam, aht, patience, target, threshold = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (arrival_rate_s, aht_s, patience_s, target_sl, threshold_s))
+    )
+    start = np.maximum(1, np.asarray(start_agents, dtype=np.int64))
+    rows = len(lam)
+    fails_at = np.zeros(rows, dtype=np.int64)  # largest N known to miss (0: none)
+    meets_at = np.full(rows, -1, dtype=np.int64)  # smallest N known to meet (-1: none yet)
+    p_abandon = np.full(rows, np.nan)
+    open_rows = np.arange(rows)
+    while len(open_rows):
+        lo, hi = fails_at[open_rows], meets_at[open_rows]
+        first = np.where(hi > 0, hi - 1, np.where(lo > 0, lo + 1, start[open_rows]))
+        step = np.where(hi > 0, -1, np.where(lo > 0, 1, -1))
+        probes = first[:, None] + step[:, None] * np.arange(window)
+        useful = (probes > lo[:, None]) & ((hi[:, None] < 0) | (probes < hi[:, None])) & (probes <= 10_000)
+        r, k = np.nonzero(useful)
+        row = open_rows[r]
+        n = probes[r, k]
+        sl, p_ab = erlang_a_service_many(n, lam[row], aht[row], patience[row], threshold[row])
+        ok = sl >= target[row]
+        # fold the probes into each row's bracket: lowest meeting N, highest missing N
+        for sel, target_n in ((ok, meets_at), (~ok, fails_at)):
+            rr, nn, pp = row[sel], n[sel], p_ab[sel]
+            if not len(rr):
+                continue
+            if target_n is meets_at:
+                better = np.lexsort((nn, rr))  # per row, the smallest N first
+                rr, nn, pp = rr[better], nn[better], pp[better]
+                first_of_row = np.r_[True, rr[1:] != rr[:-1]]
+                rr, nn, pp = rr[first_of_row], nn[first_of_row], pp[first_of_row]
+                improve = (meets_at[rr] < 0) | (nn < meets_at[rr])
+                meets_at[rr[improve]] = nn[improve]
+                p_abandon[rr[improve]] = pp[improve]
+            else:
+                np.maximum.at(fails_at, rr, nn)
+        settled = (meets_at[open_rows] > 0) & (meets_at[open_rows] == fails_at[open_rows] + 1)
+        stuck = (meets_at[open_rows] < 0) & (fails_at[open_rows] >= 10_000)
+        open_rows = open_rows[~(settled | stuck)]
+    return meets_at, p_abandon

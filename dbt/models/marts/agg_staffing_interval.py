@@ -5,7 +5,7 @@ instead of re-implementing them in SQL. A dbt Python model: it runs in-process o
 (dbt-spark's session method cannot run Python models).
 
 - traffic A = offered x AHT / interval length; AHT is the interval's own, or the queue's AHT over
-  all its intervals when the interval handled nothing.
+  all its (rebuilt) intervals when the interval handled nothing.
 - required_agents_c: smallest N > A meeting the queue's SL target at its threshold T.
 - required_agents_a (Erlang A, M/M/N+M): only where abandonment is material (abandoned / offered
   >= var erlang_a_min_abandon_share); patience is the exponential-patience estimate
@@ -17,17 +17,20 @@ instead of re-implementing them in SQL. A dbt Python model: it runs in-process o
 - scheduled_agents / logged_in_agents: average concurrent agents skilled for the queue
   (seconds / interval seconds). An agent skilled for several queues counts in each.
 
-Incremental (delete+insert by report_date, like agg_queue_interval): Erlang A costs tens of
-milliseconds per evaluation, so each interval is solved once, when its report date is (re)loaded;
-the queue-AHT fallback then uses the rebuilt dates.
+Speed: DuckDB selects the touched report dates and sums the supply per queue and interval, so
+only the rebuilt intervals reach pandas; Erlang C and Erlang A are solved for all distinct
+situations at once (`required_agents_c_many`, `required_agents_a_many`: numpy over arrays).
+
+Incremental (delete+insert by report_date, like agg_queue_interval): a run rebuilds the report
+dates whose agg_queue_interval rows were loaded after this table's newest loaded_at.
 """
 
 import math
-from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
-from callcenter.erlang import erlang_a_metrics, required_agents_c
+from callcenter.erlang import required_agents_a_many, required_agents_c_many
 
 COLUMNS = {
     "queue_code": "object",
@@ -58,41 +61,102 @@ COLUMNS = {
 }
 
 
-@lru_cache(maxsize=100_000)
-def _erlang_c(traffic: float, aht_s: float, target: float, threshold_s: float):
-    return required_agents_c(traffic, aht_s, target, threshold_s)
+def _table(relation) -> str:
+    """A dbt.ref relation (dbt-duckdb: `select * from <table>`) as a subquery for SQL."""
+    return f"({relation.sql_query()})"
 
 
-@lru_cache(maxsize=100_000)
-def _erlang_a(
-    arrivals: int,
-    interval_s: float,
-    aht_s: float,
-    patience_s: float,
-    target: float,
-    threshold_s: float,
-    upper: int,
-):
-    """Smallest N meeting the target under Erlang A: SL grows with N, so bisect below Erlang C's N."""
-    rate = arrivals / interval_s
+def _solve_distinct(keys: pd.DataFrame, solve) -> pd.DataFrame:
+    """Solve each distinct row of `keys` once; returns the answers aligned with `keys`."""
+    distinct = keys.drop_duplicates().reset_index(drop=True)
+    answers = solve(distinct)
+    return keys.merge(pd.concat([distinct, answers], axis=1), on=list(keys.columns), how="left")[
+        list(answers.columns)
+    ].set_axis(keys.index)
 
-    def meets(n: int):
-        r = erlang_a_metrics(n, rate, aht_s, patience_s, threshold_s)
-        return r.service_level >= target, r
 
-    ok, best = meets(upper)
-    while not ok and upper < 10_000:
-        upper *= 2
-        ok, best = meets(upper)
-    lo, hi = 1, upper
-    while lo < hi:
-        mid = (lo + hi) // 2
-        mid_ok, mid_r = meets(mid)
-        if mid_ok:
-            hi, best = mid, mid_r
-        else:
-            lo = mid + 1
-    return hi, float(best.p_abandon)
+def erlang_columns(df: pd.DataFrame, interval_s: float, min_abandon_share: float) -> pd.DataFrame:
+    """Erlang C and Erlang A columns for intervals with offered, abandoned, aht_s, traffic_erlangs,
+    wait sums and the queue's sl_target / sl_threshold_s (one row per input row)."""
+    out = pd.DataFrame(index=df.index)
+    aht = df["aht_s"].fillna(0.0).to_numpy(dtype=float)
+    traffic = df["traffic_erlangs"].to_numpy(dtype=float)
+    target = df["sl_target"].to_numpy(dtype=float)
+    threshold = df["sl_threshold_s"].to_numpy(dtype=float)
+    offered = df["offered"].to_numpy(dtype=np.int64)
+    abandoned = df["abandoned"].to_numpy(dtype=np.int64)
+
+    solved_c = (traffic > 0) & (aht > 0)
+    keys_c = pd.DataFrame(
+        {
+            # Python's round, as the scalar functions are called with (numpy's differs in the last bit)
+            "traffic": [round(x, 6) for x in traffic[solved_c].tolist()],
+            "aht": [round(x, 3) for x in aht[solved_c].tolist()],
+            "target": target[solved_c],
+            "threshold": threshold[solved_c],
+        }
+    )
+
+    def solve_c(k: pd.DataFrame) -> pd.DataFrame:
+        r = required_agents_c_many(k["traffic"], k["aht"], k["target"], k["threshold"])
+        return pd.DataFrame({"n": r.agents, "sl": r.service_level, "asa": r.asa_s, "occ": r.occupancy})
+
+    c = _solve_distinct(keys_c, solve_c)
+    n_c = np.zeros(len(df), dtype=np.int64)
+    n_c[solved_c] = c["n"].to_numpy()
+    out["required_agents_c"] = n_c
+    for name, col in (
+        ("erlang_c_service_level", "sl"),
+        ("erlang_c_asa_s", "asa"),
+        ("erlang_c_occupancy", "occ"),
+    ):
+        values = np.full(len(df), np.nan)
+        values[solved_c] = c[col].to_numpy()
+        out[name] = values
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        abandon_share = np.where(offered > 0, abandoned / np.maximum(offered, 1), 0.0)
+    uses_a = (offered > 0) & (abandoned > 0) & (abandon_share >= min_abandon_share) & (aht > 0)
+    out["uses_erlang_a"] = uses_a
+    waits = (df["wait_answered_s"].to_numpy(dtype=float) + df["wait_abandoned_s"].to_numpy(dtype=float))[
+        uses_a
+    ]
+    keys_a = pd.DataFrame(
+        {
+            "offered": offered[uses_a],
+            "aht": [max(5.0, round(x / 5.0) * 5.0) for x in aht[uses_a].tolist()],
+            "patience": [
+                max(10.0, round(w / a / 10.0) * 10.0)
+                for w, a in zip(waits.tolist(), abandoned[uses_a].tolist(), strict=True)
+            ],
+            "target": target[uses_a],
+            "threshold": threshold[uses_a],
+            "start": np.maximum(1, n_c[uses_a]),
+        }
+    )
+
+    def solve_a(k: pd.DataFrame) -> pd.DataFrame:
+        n, p_abandon = required_agents_a_many(
+            k["offered"].to_numpy() / interval_s,
+            k["aht"],
+            k["patience"],
+            k["target"],
+            k["threshold"],
+            k["start"],
+        )
+        return pd.DataFrame({"n": n, "p_abandon": p_abandon})
+
+    a = _solve_distinct(keys_a, solve_a)
+    patience = np.full(len(df), np.nan)
+    patience[uses_a] = keys_a["patience"].to_numpy()
+    out["patience_s"] = patience
+    n_a = pd.array([pd.NA] * len(df), dtype="Int64")
+    n_a[uses_a] = a["n"].to_numpy()
+    out["required_agents_a"] = n_a
+    p_abandon = np.full(len(df), np.nan)
+    p_abandon[uses_a] = a["p_abandon"].to_numpy()
+    out["erlang_a_abandon_share"] = p_abandon
+    return out
 
 
 def model(dbt, session):
@@ -101,20 +165,30 @@ def model(dbt, session):
     default_shrinkage = float(dbt.config.get("default_shrinkage"))
     min_abandon_share = float(dbt.config.get("erlang_a_min_abandon_share"))
 
-    intervals = dbt.ref("agg_queue_interval").df()
+    queue_intervals = _table(dbt.ref("agg_queue_interval"))
+    watermark = None
     if dbt.is_incremental:
         watermark = session.execute(f"select max(loaded_at) from {dbt.this}").fetchall()[0][0]
-        if watermark is not None:
-            touched = intervals.loc[intervals["loaded_at"] > watermark, "report_date"].unique()
-            intervals = intervals[intervals["report_date"].isin(touched)]
-    queues = dbt.ref("int_queues_configured").df()[["queue_code", "sl_target", "sl_threshold_s"]]
-    staffed = dbt.ref("int_agent_intervals_staffed").df()
-    skills = dbt.ref("int_agent_skills_split").df()[["agent_id", "queue_code"]]
-
-    if intervals.empty:
+    touched = "true"
+    params = []
+    if watermark is not None:
+        touched = f"i.report_date in (select report_date from {queue_intervals} where loaded_at > ?)"
+        params = [watermark]
+    df = session.execute(
+        f"""
+        select
+            i.queue_code, i.site_code, i.report_date, i.interval_start_local, i.interval_start_utc,
+            i.offered, i.abandoned, i.handled, i.aht_num, i.aht_den, i.wait_answered_s,
+            i.wait_abandoned_s, i.loaded_at, q.sl_target, q.sl_threshold_s
+        from {queue_intervals} as i
+        left join {_table(dbt.ref("int_queues_configured"))} as q on i.queue_code = q.queue_code
+        where {touched}
+        """,
+        params,
+    ).df()
+    if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
 
-    df = intervals.merge(queues, on="queue_code", how="left")
     queue_aht = (
         df.groupby("queue_code")[["aht_num", "aht_den"]]
         .sum()
@@ -127,11 +201,23 @@ def model(dbt, session):
     )
     df["traffic_erlangs"] = (df["offered"] * df["aht_s"] / interval_s).fillna(0.0)
 
-    # supply: skilled agents' logged-in and scheduled seconds per queue and interval
-    supply = staffed.merge(skills, on="agent_id", how="inner")
-    supply = supply.groupby(["queue_code", "interval_start_utc"], as_index=False)[
-        ["logged_in_s", "scheduled_paid_s", "scheduled_shrink_s"]
-    ].sum()
+    # supply: skilled agents' logged-in and scheduled seconds per queue and interval, summed in
+    # DuckDB over the rebuilt intervals only
+    supply = session.execute(
+        f"""
+        select
+            k.queue_code,
+            s.interval_start_utc,
+            sum(s.logged_in_s) as logged_in_s,
+            sum(s.scheduled_paid_s) as scheduled_paid_s,
+            sum(s.scheduled_shrink_s) as scheduled_shrink_s
+        from {_table(dbt.ref("int_agent_intervals_staffed"))} as s
+        inner join {_table(dbt.ref("int_agent_skills_split"))} as k on s.agent_id = k.agent_id
+        where s.interval_start_utc between ? and ?
+        group by k.queue_code, s.interval_start_utc
+        """,
+        [df["interval_start_utc"].min(), df["interval_start_utc"].max()],
+    ).df()
     df = df.merge(supply, on=["queue_code", "interval_start_utc"], how="left")
     for c in ("logged_in_s", "scheduled_paid_s", "scheduled_shrink_s"):
         df[c] = df[c].fillna(0.0)
@@ -141,48 +227,7 @@ def model(dbt, session):
     df["scheduled_agents"] = (df["scheduled_paid_s"] - df["scheduled_shrink_s"]) / interval_s
     df["logged_in_agents"] = df["logged_in_s"] / interval_s
 
-    rows = []
-    for r in df.itertuples(index=False):
-        traffic = float(r.traffic_erlangs)
-        aht = float(r.aht_s) if r.aht_s == r.aht_s else 0.0
-        if traffic > 0 and aht > 0:
-            c = _erlang_c(round(traffic, 6), round(aht, 3), float(r.sl_target), float(r.sl_threshold_s))
-            n_c, sl_c, asa_c, occ_c = c.agents, c.service_level, c.asa_s, c.occupancy
-        else:
-            n_c, sl_c, asa_c, occ_c = 0, None, None, None
-        uses_a = bool(
-            r.offered > 0 and r.abandoned > 0 and r.abandoned / r.offered >= min_abandon_share and aht > 0
-        )
-        patience = n_a = p_abandon = None
-        if uses_a:
-            patience = (float(r.wait_answered_s) + float(r.wait_abandoned_s)) / r.abandoned
-            patience = max(10.0, round(patience / 10.0) * 10.0)
-            n_a, p_abandon = _erlang_a(
-                int(r.offered),
-                interval_s,
-                max(5.0, round(aht / 5.0) * 5.0),
-                patience,
-                float(r.sl_target),
-                float(r.sl_threshold_s),
-                max(1, n_c),
-            )
-        rows.append((n_c, sl_c, asa_c, occ_c, uses_a, patience, n_a, p_abandon))
-
-    extra = pd.DataFrame(
-        rows,
-        columns=[
-            "required_agents_c",
-            "erlang_c_service_level",
-            "erlang_c_asa_s",
-            "erlang_c_occupancy",
-            "uses_erlang_a",
-            "patience_s",
-            "required_agents_a",
-            "erlang_a_abandon_share",
-        ],
-        index=df.index,
-    )
-    df = pd.concat([df, extra], axis=1)
+    df = pd.concat([df, erlang_columns(df, interval_s, min_abandon_share)], axis=1)
     df["required_scheduled"] = [
         math.ceil(round(n / (1 - s), 9)) if s < 1 else n
         for n, s in zip(df["required_agents_c"], df["shrinkage"], strict=True)
