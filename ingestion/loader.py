@@ -8,10 +8,11 @@ transaction is rolled back, so the warehouse is exactly as before.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -131,6 +132,45 @@ def quarantine_rows(ctx: FileContext, source: str, rows: Sequence[tuple[int, str
     return len(rows)
 
 
+def _sql_literal(value) -> str | None:
+    """`value` (from DuckDB) as a SQL literal, or None when it cannot bound a zonemap filter."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return None
+        return f"timestamp '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return repr(value)
+    return None
+
+
+def key_range_filter(con: duckdb.DuckDBPyConnection, batch: str, key: Sequence[str], alias: str = "t") -> str:
+    """`alias.k between <min> and <max>` for every key column of `batch`, as constants.
+
+    Exact (a row matching a key of the batch lies inside the batch's range on every key column),
+    and as constants DuckDB prunes row groups and column segments by their zonemaps, so the
+    existence check reads only the part of the raw table the batch's keys can be in, not all of
+    history. Rows arrive roughly in time order, so a file's timestamps (and ids issued in time
+    order) cover a few segments. A batch whose keys are all null on a column matches nothing.
+    """
+    aggs = ", ".join(f"min({k}), max({k})" for k in key)
+    bounds = con.execute(f"select {aggs} from {batch}").fetchone()
+    preds = []
+    for i, k in enumerate(key):
+        lo, hi = bounds[2 * i], bounds[2 * i + 1]
+        if lo is None:
+            return "false"
+        lo_sql, hi_sql = _sql_literal(lo), _sql_literal(hi)
+        if lo_sql is not None and hi_sql is not None:
+            preds.append(f"{alias}.{k} between {lo_sql} and {hi_sql}")
+    return " and ".join(preds) or "true"
+
+
 def insert_new(
     ctx: FileContext,
     table: str,
@@ -145,27 +185,35 @@ def insert_new(
 ) -> tuple[int, int]:
     """Insert the valid rows of `stage` into raw.`table` unless their natural key is already there.
 
-    Within the file the first row of a key (by `order_by`) wins; the others are duplicates. One
-    statement (window + anti-join), so a 10M-row file is scanned once. `valid` (rows passing
-    `where`) may be given when the caller knows it. Returns (loaded, duplicate).
+    Within the file the first row of a key (by `order_by`) wins; the others are duplicates. The
+    file's rows are materialised once (window), then anti-joined with only the rows of the raw
+    table inside the batch's key range (key_range_filter), so the cost of a file does not grow
+    with the history already loaded. `valid` (rows passing `where`) may be given when the caller
+    knows it. Returns (loaded, duplicate).
     """
     key = list(key or NATURAL_KEYS[table])
     columns = list(columns or [c for c, _ in RAW_TABLES[table]])
     target = target or f"raw.{table}"
     con = ctx.con
+    keys = ", ".join(key)
+    con.execute(
+        f"""create or replace temp table _first_of_key as
+            select * from {stage} where {where}
+            qualify row_number() over (partition by {keys} order by {order_by}) = 1"""
+    )
     if valid is None:
         valid = con.execute(f"select count(*) from {stage} where {where}").fetchone()[0]
-    keys = ", ".join(key)
     match = " and ".join(f"t.{k} = r.{k}" for k in key)
+    in_range = key_range_filter(con, "_first_of_key", key)
     col_list = ", ".join(columns)
     loaded = con.execute(
         f"""insert into {target} ({col_list}, source_file, source_line, loaded_at)
             select {", ".join(f"r.{c}" for c in columns)}, ?, r.source_line, ?
-            from (select * from {stage} where {where}
-                  qualify row_number() over (partition by {keys} order by {order_by}) = 1) r
-            where not exists (select 1 from {target} t where {match})""",
+            from _first_of_key r
+            anti join (select {keys} from {target} t where {in_range}) t on {match}""",
         [ctx.source_file, ctx.loaded_at],
     ).fetchone()[0]
+    con.execute("drop table _first_of_key")
     return int(loaded), int(valid - loaded)
 
 
