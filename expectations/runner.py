@@ -737,12 +737,14 @@ def run_suites(
     config_path: Path = CHECKS_CONFIG,
     suites_dir: Path = SUITES_DIR,
     layers: set[str] | None = None,
+    pushdown: bool = True,
 ) -> QualityReport:
     """Validate every suite; returns one CheckResult per expectation (plus table-missing checks).
 
     ``since``: start of the run that loaded new raw rows. Raw suites then judge the rows loaded
     since; mart suites the report dates those rows can have changed (`marts_window_start`).
-    None: every row of every table.
+    None: every row of every table. ``pushdown=False`` hands GX every judged row (the reference
+    the preselection is tested against).
     """
     config = load_config(config_path)
     required = set(config.get("required_tables") or [])
@@ -769,7 +771,7 @@ def run_suites(
                 expectations.append(exp)
             by_check = {e["meta"]["check"]: e for e in expectations}
             validated = _validate_suite(
-                con, validator, name, meta, expectations, by_check, since, window_start
+                con, validator, name, meta, expectations, by_check, since, window_start, pushdown
             )
             if validated is None:
                 target = meta.get("table") or meta.get("target", "query")
@@ -806,7 +808,7 @@ def run_suites(
     return QualityReport(run_id, results, docs_index)
 
 
-def _validate_suite(con, validator, name, meta, expectations, by_check, since, window_start):
+def _validate_suite(con, validator, name, meta, expectations, by_check, since, window_start, pushdown=True):
     """(target, rows judged, outcome per check), or None when the suite's table does not exist."""
     outcomes: dict[str, _Outcome] = {}
     plan = None
@@ -820,7 +822,7 @@ def _validate_suite(con, validator, name, meta, expectations, by_check, since, w
             con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall()
         )
         scope, universe = suite_scope(meta, since, window_start)
-        plan = plan_pushdown(con, source, types, expectations, scope, universe)
+        plan = plan_pushdown(con, source, types, expectations, scope, universe) if pushdown else None
         columns = _frame_columns(types, expectations)
     if plan is not None:
         try:
@@ -843,7 +845,7 @@ def _validate_suite(con, validator, name, meta, expectations, by_check, since, w
                 validator.run(definition, frame, by_check, outcomes)
         return target, rows_checked, outcomes
     # derived frames (small by construction), and suites GX must see whole
-    wanted = None if "frame" in meta else columns
+    wanted = None if "frame" in meta or not pushdown else columns
     target, frame = read_frame(con, meta, since, columns=wanted, window_start=window_start)
     if frame is None:
         return None

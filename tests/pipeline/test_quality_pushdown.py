@@ -1,0 +1,220 @@
+"""The quality gates judge the same rows with bounded memory.
+
+DuckDB preselects the rows GX has to see (violating rows, rows of repeated keys); these tests
+compare that with GX judging every row, on hand-made warehouses with faults injected, and check
+which report dates a new-day build judges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+from warehouse_factory import LOADED_AT, START, execute
+
+from expectations import runner
+
+# raw rows carry LOADED_AT; a build that started after it judges nothing in raw
+AFTER_LOAD = LOADED_AT + timedelta(minutes=1)
+
+# Faults GX counts row by row or by key, in raw and marts (one warehouse, one comparison).
+FAULTS = """
+-- raw: a null, a value outside its set, a negative and a NaN wait, a non-HMAC key, an end before
+-- the queue entry, an answered segment without agent (row condition), a repeated natural key
+update raw.contact_segments set channel = null where contact_id = 'c000001';
+update raw.contact_segments set outcome = 'lost' where contact_id = 'c000002';
+update raw.contact_segments set wait_s = -5 where contact_id in ('c001001', 'c001002');
+update raw.contact_segments set wait_s = 'nan'::double where contact_id = 'c001003';
+update raw.contact_segments set caller_key = 'ABC' || substr(caller_key, 4) where contact_id = 'c002000';
+update raw.contact_segments set end_ts = queue_entry_ts - interval 1 minute where contact_id = 'c002001';
+update raw.contact_segments set agent_id = null where contact_id = 'c002002';
+insert into raw.contact_segments select * from raw.contact_segments where contact_id = 'c003000';
+-- marts: a repeated contact, an unknown FCR status, a csat of 7, a NaN handle time (GX: missing)
+insert into marts.fct_contacts select * from marts.fct_contacts where contact_id = 'c004000';
+update marts.fct_contacts set fcr_status = 'maybe' where contact_id = 'c004001';
+update marts.fct_contacts set csat = 7 where contact_id = 'c004002';
+update marts.fct_contacts set handle_s = 'nan'::double where contact_id = 'c004003';
+-- daily roll-ups: a repeated grain, a null date, outcomes that do not add up
+insert into marts.agg_queue_daily select * from marts.agg_queue_daily limit 1;
+update marts.agg_center_daily set report_date = null where report_date = (select min(report_date) from marts.agg_center_daily);
+update marts.agg_queue_interval set offered = offered + 1
+  where interval_start_utc = (select max(interval_start_utc) from marts.agg_queue_interval);
+"""
+
+
+def _summary(report) -> dict[str, tuple]:
+    return {
+        f"{r.suite}.{r.check_name}": (r.success, r.unexpected_count, r.rows_checked, r.severity, r.details)
+        for r in report.results
+    }
+
+
+@pytest.fixture
+def dirty(instance):
+    execute(instance.warehouse, FAULTS)
+    return instance
+
+
+def test_preselected_rows_give_the_same_results_as_whole_frames(dirty):
+    for since in (None, LOADED_AT):  # a full check, and the build that loaded every raw row
+        ours = runner.run_suites(dirty.warehouse, "pushdown", since=since)
+        reference = runner.run_suites(dirty.warehouse, "whole", since=since, pushdown=False)
+        assert _summary(ours) == _summary(reference)
+        failed = {k: v[1] for k, v in _summary(ours).items() if not v[0]}
+        # the faults, counted by hand (a repeated key counts both of its rows, like GX)
+        assert failed["raw_contact_segments.channel_not_null"] == 1
+        assert failed["raw_contact_segments.outcome_accepted_values"] == 1
+        assert failed["raw_contact_segments.wait_s_in_range"] == 2  # NaN is missing to GX, not out of range
+        assert failed["raw_contact_segments.caller_key_is_hmac"] == 1
+        assert failed["raw_contact_segments.end_not_before_queue_entry"] == 1
+        assert failed["raw_contact_segments.answered_has_agent"] == 1
+        assert failed["raw_contact_segments.natural_key_unique"] == 2
+        assert failed["marts_fct_contacts.contact_id_unique"] == 2
+        assert failed["marts_fct_contacts.fcr_status_accepted_values"] == 1
+        assert failed["marts_fct_contacts.csat_in_range"] == 1
+        assert failed["marts_agg_queue_daily.grain_unique"] == 2
+        assert failed["marts_agg_center_daily.report_date_not_null"] == 1
+        assert failed["marts_agg_queue_interval.offered_equals_sum_of_outcomes"] >= 1
+    # rows judged are still every row of the table
+    con = duckdb.connect(str(dirty.warehouse), read_only=True)
+    n = con.execute("select count(*) from marts.fct_contacts").fetchone()[0]
+    con.close()
+    assert _summary(ours)["marts_fct_contacts.contact_id_unique"][2] == n
+
+
+def test_a_table_that_fails_everywhere_is_validated_in_chunks(instance, monkeypatch):
+    execute(
+        instance.warehouse,
+        """
+        update marts.fct_contacts set wait_s = -1;
+        insert into marts.fct_contacts select * from marts.fct_contacts where contact_id like '%00';
+        """,
+    )
+    seen = []
+    original = runner._Validator.run
+
+    def counting_run(self, definition, frame, by_check, outcomes):
+        seen.append(len(frame))
+        return original(self, definition, frame, by_check, outcomes)
+
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(runner._Validator, "run", counting_run)
+    ours = runner.run_suites(instance.warehouse, "chunks", layers={"marts"})
+    chunked = [n for n in seen if n]
+    monkeypatch.undo()
+    reference = runner.run_suites(instance.warehouse, "whole", layers={"marts"}, pushdown=False)
+    assert _summary(ours) == _summary(reference)
+    assert len(chunked) > 3 and max(chunked) < 80  # hash partitions of about CHUNK_ROWS rows
+    failed = {k: v[1] for k, v in _summary(ours).items() if not v[0]}
+    con = duckdb.connect(str(instance.warehouse), read_only=True)
+    rows, repeated = con.execute(
+        "select count(*), count(*) filter (where contact_id like '%00') from marts.fct_contacts"
+    ).fetchone()
+    con.close()
+    assert failed["marts_fct_contacts.wait_s_in_range"] == rows
+    assert failed["marts_fct_contacts.contact_id_unique"] == repeated  # both copies of each key
+
+
+def _record_clean_check(paths, checked_at: datetime) -> None:
+    report = runner.run_suites(paths.warehouse, "yesterday", layers={"marts"})
+    assert report.blocking_failures == []
+    con = duckdb.connect(str(paths.warehouse))
+    runner.write_results(con, report, checked_at)
+    con.close()
+
+
+def test_a_new_day_judges_the_dates_it_can_have_changed(instance):
+    _record_clean_check(instance, AFTER_LOAD)
+    last_day = START + timedelta(days=20)
+    execute(
+        instance.warehouse,
+        f"""
+        -- the new day's telephony rows arrive after the clean check
+        update raw.contact_segments set loaded_at = timestamp '{AFTER_LOAD + timedelta(hours=1)}'
+          where cast(queue_entry_ts as date) = date '{last_day}';
+        -- an old fault outside the look-back (it was judged clean before) and two new ones
+        update marts.fct_contacts set csat = 9 where report_date = date '{START + timedelta(days=1)}';
+        update marts.fct_contacts set wait_s = -3 where contact_id = 'c020000';
+        -- a new row repeating the key of a row of the first day
+        insert into marts.fct_contacts select * replace (date '{last_day}' as report_date)
+          from marts.fct_contacts where contact_id = 'c000000';
+        """,
+    )
+    build_start = AFTER_LOAD + timedelta(minutes=30)
+    con = duckdb.connect(str(instance.warehouse), read_only=True)
+    window = runner.marts_window_start(
+        con, runner.load_config(), build_start, ["marts_fct_contacts", "marts_agg_queue_daily"]
+    )
+    judged, total, old_fault = con.execute(
+        "select count(*) filter (where report_date >= ?), count(*), count(*) filter (where csat = 9) "
+        "from marts.fct_contacts",
+        [window],
+    ).fetchone()
+    con.close()
+    # local report date of the new rows, less the FCR look-back of 8 days, less a day for UTC
+    assert window == last_day - timedelta(days=9)
+    new_day = {
+        k: v for k, v in _summary(runner.run_suites(instance.warehouse, "today", since=build_start)).items()
+    }
+    assert new_day["marts_fct_contacts.wait_s_in_range"][:3] == (False, 1, judged)
+    assert new_day["marts_fct_contacts.contact_id_unique"][:2] == (False, 2)  # against the whole table
+    assert new_day["marts_fct_contacts.csat_in_range"][0]  # the old date is not judged again
+    assert judged < total
+    full = _summary(runner.run_suites(instance.warehouse, "full", since=None))
+    assert full["marts_fct_contacts.csat_in_range"][:3] == (False, old_fault, total)
+
+
+def test_a_rerun_after_a_failed_check_judges_the_failed_dates_again(instance):
+    _record_clean_check(instance, AFTER_LOAD)
+    execute(
+        instance.warehouse,
+        f"""
+        update raw.contact_segments set loaded_at = timestamp '{AFTER_LOAD + timedelta(hours=1)}'
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}';
+        update marts.fct_contacts set wait_s = -3 where contact_id = 'c020000';
+        """,
+    )
+    failing = runner.run_suites(instance.warehouse, "failed", since=AFTER_LOAD + timedelta(minutes=30))
+    assert [r.check_name for r in failing.blocking_failures] == ["wait_s_in_range"]
+    con = duckdb.connect(str(instance.warehouse))
+    runner.write_results(con, failing, AFTER_LOAD + timedelta(hours=2))
+    con.close()
+    # the rerun loads nothing new, yet the failed row is judged again (window from the clean check)
+    rerun = runner.run_suites(instance.warehouse, "rerun", since=AFTER_LOAD + timedelta(hours=3))
+    assert [r.check_name for r in rerun.blocking_failures] == ["wait_s_in_range"]
+
+
+def test_nothing_loaded_since_a_clean_check_judges_no_mart_rows(instance):
+    _record_clean_check(instance, AFTER_LOAD)
+    report = runner.run_suites(
+        instance.warehouse, "idle", since=AFTER_LOAD + timedelta(hours=1), layers={"marts"}
+    )
+    by_check = _summary(report)
+    assert report.blocking_failures == []
+    assert by_check["marts_fct_contacts.contact_id_unique"][2] == 0
+
+
+def test_volume_on_a_new_day_reads_only_the_compared_weeks(instance):
+    execute(
+        instance.warehouse,
+        f"""
+        -- the last day arrives later with a fraction of its rows
+        delete from raw.contact_segments
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}' and contact_id not like '%000';
+        update raw.contact_segments set loaded_at = timestamp '2099-01-01'
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}';
+        """,
+    )
+    params = next(s for s in runner.load_suites() if s["name"] == "volume_contact_segments")["meta"]["params"]
+    con = duckdb.connect(str(instance.warehouse), read_only=True)
+    since = datetime(2098, 1, 1)
+    restricted = runner.volume_frame(con, params, since)
+    # reference: every day of history, then the judged day picked out
+    everything = runner.volume_frame(con, params, None)
+    con.close()
+    assert len(restricted) == 1
+    judged_day = restricted["day"].iloc[0]
+    reference = everything[everything["day"] == judged_day].reset_index(drop=True)
+    assert restricted.reset_index(drop=True).equals(reference)
+    assert restricted["ratio_to_same_weekday"].iloc[0] < 0.4
