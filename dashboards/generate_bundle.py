@@ -256,6 +256,15 @@ def count(name: str, zh: str, en: str, expression: str, fmt: str = INT, anchor: 
     return Metric(name, zh, en, expression, fmt, f"{en}: {expression}.", anchor)
 
 
+# Contact-grain customer rates (agg_center_daily, and per queue and site srv_contacts_daily).
+CONTACT_RATES = [
+    m("complaint_rate", ratio("complaint_num", "complaint_den")),
+    m("transfer_rate", ratio("transfer_num", "transfer_den")),
+    m("fcr", ratio("fcr_num", "fcr_den")),
+    m("csat", ratio("csat_num", "csat_den")),
+    m("nps", "(sum(nps_promoters) - sum(nps_detractors)) * 100.0 / nullif(sum(nps_responses), 0)"),
+]
+
 QUEUE_RATES = [
     m("sl", ratio("sl_num", "sl_den")),
     m("sl_ignore", ratio("sl_ignore_num", "sl_ignore_den")),
@@ -313,7 +322,12 @@ class Dataset:
             "schema": SCHEMA,
             "catalog": None,
             "main_dttm_col": self.main_dttm,
-            "description": f"{self.zh} · mart marts.{self.table} (docs/marts.md). Metrics: {GLOSSARY}.",
+            "description": (
+                f"{self.zh} · serving table marts.{self.table}, derived from the marts at publish time "
+                f"(docs/dashboards.md). Metrics: {GLOSSARY}."
+                if self.table.startswith("srv_")
+                else f"{self.zh} · mart marts.{self.table} (docs/marts.md). Metrics: {GLOSSARY}."
+            ),
             "default_endpoint": None,
             "offset": 0,
             "cache_timeout": None,
@@ -407,18 +421,21 @@ DATASETS = {
                 for s in ("num", "den")
             ]
             + [("nps_promoters", BIGINT), ("nps_detractors", BIGINT), ("nps_responses", BIGINT)],
-            QUEUE_RATES
+            QUEUE_RATES + [m("hold_rate", ratio("hold_rate_num", "hold_rate_den"))] + CONTACT_RATES,
+            "report_date",
+        ),
+        Dataset(
+            "srv_contacts_daily",
+            "联系 × 队列 × 站点 × 日 Contacts by queue, site and day",
+            [("report_date", DATE), ("queue_code", VARCHAR), ("site_code", VARCHAR)]
             + [
-                m("complaint_rate", ratio("complaint_num", "complaint_den")),
-                m("transfer_rate", ratio("transfer_num", "transfer_den")),
-                m("hold_rate", ratio("hold_rate_num", "hold_rate_den")),
-                m("fcr", ratio("fcr_num", "fcr_den")),
-                m("csat", ratio("csat_num", "csat_den")),
-                m(
-                    "nps",
-                    "(sum(nps_promoters) - sum(nps_detractors)) * 100.0 / nullif(sum(nps_responses), 0)",
-                ),
+                (c, BIGINT)
+                for c in (
+                    "contacts handled_contacts complaint_num complaint_den transfer_num transfer_den fcr_num "
+                    "fcr_den fcr_pending csat_num csat_den nps_promoters nps_detractors nps_responses"
+                ).split()
             ],
+            CONTACT_RATES,
             "report_date",
         ),
         Dataset(
@@ -503,6 +520,27 @@ DATASETS = {
             "report_date",
         ),
         Dataset(
+            "srv_complaints_daily",
+            "投诉 × 原因 × 队列 × 站点 × 日 Complaints by reason, queue, site and day",
+            [
+                ("report_date", DATE),
+                ("queue_code", VARCHAR),
+                ("site_code", VARCHAR),
+                ("disposition", VARCHAR),
+                ("complaint_contacts", BIGINT),
+            ],
+            [
+                count(
+                    "complaints",
+                    "投诉量",
+                    "Complaint contacts",
+                    "sum(complaint_contacts)",
+                    anchor="complaint-rate",
+                )
+            ],
+            "report_date",
+        ),
+        Dataset(
             "fct_queue_stints",
             "排队明细(假名化) Queue stints, pseudonymised",
             [
@@ -525,51 +563,42 @@ DATASETS = {
             "interval_start_local",
         ),
         Dataset(
-            "agg_staffing_interval",
+            "srv_staffing_interval",
             "人力需求 × 时段 Staffing by interval",
             [
                 ("queue_code", VARCHAR),
                 ("site_code", VARCHAR),
                 ("report_date", DATE),
                 ("interval_start_local", TIMESTAMP),
+                ("weekday", VARCHAR),
+                ("time_of_day", VARCHAR),
             ]
             + [
                 (c, DOUBLE)
                 for c in "offered aht_s traffic_erlangs required_agents_c required_agents_a shrinkage required_scheduled scheduled_agents logged_in_agents".split()
             ],
             [
+                # Agents are a level, not a count: per interval of the day, the day's total over
+                # queues averaged over the days shown (sum / number of distinct intervals).
                 count(
-                    "required_agents",
-                    "需求坐席(Erlang C)",
-                    "Required agents (Erlang C)",
-                    "sum(required_agents_c)",
+                    f"{name}_per_day",
+                    zh,
+                    f"{en}, average day",
+                    f"sum({column}) / nullif(count(distinct interval_start_local), 0)",
                     NUM,
                     "staffing",
-                ),
-                count(
-                    "required_scheduled",
-                    "需求排班人数",
-                    "Required scheduled",
-                    "sum(required_scheduled)",
-                    NUM,
-                    "staffing",
-                ),
-                count(
-                    "scheduled_agents",
-                    "排班人数",
-                    "Scheduled agents",
-                    "sum(scheduled_agents)",
-                    NUM,
-                    "staffing",
-                ),
-                count(
-                    "logged_in_agents",
-                    "在线坐席",
-                    "Logged-in agents",
-                    "sum(logged_in_agents)",
-                    NUM,
-                    "staffing",
-                ),
+                )
+                for name, column, zh, en in (
+                    (
+                        "required_agents",
+                        "required_agents_c",
+                        "需求坐席(Erlang C, 日均)",
+                        "Required agents (Erlang C)",
+                    ),
+                    ("required_scheduled", "required_scheduled", "需求排班人数(日均)", "Required scheduled"),
+                    ("scheduled_agents", "scheduled_agents", "排班人数(日均)", "Scheduled agents"),
+                    ("logged_in_agents", "logged_in_agents", "在线坐席(日均)", "Logged-in agents"),
+                )
             ],
             "interval_start_local",
         ),
@@ -1023,6 +1052,41 @@ def line(
     )
 
 
+def intraday(key, title, dataset, metrics, fmt, width=12, kind="echarts_timeseries_line") -> Chart:
+    """Metrics by interval of the day (48 half-hours, in clock order) over the dates filtered.
+
+    One point per interval of the whole history would be 17,520 points a year: too many to read,
+    and the query would ship them all to the browser.
+    """
+    return Chart(
+        key,
+        title,
+        kind,
+        dataset,
+        {
+            "x_axis": "time_of_day",
+            "x_axis_sort": "time_of_day",
+            "x_axis_sort_asc": True,
+            "metrics": list(metrics),
+            "groupby": [],
+            "annotation_layers": [],
+            "y_axis_format": fmt,
+            "row_limit": 1000,
+            "show_legend": True,
+            "legendType": "scroll",
+            "legendOrientation": "top",
+            "rich_tooltip": True,
+            "truncateYAxis": False,
+            "y_axis_bounds": [None, None],
+            "order_desc": True,
+            "only_total": True,
+            "stack": None,
+        },
+        width,
+        50,
+    )
+
+
 def table(
     key,
     title,
@@ -1111,27 +1175,27 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
     sl_t, ans_t, ab_t, asa_t = t["sl"], t["answer_rate"], t["abandon_rate"], t["asa"]
     pct = lambda v: f"{v:.0%}"  # noqa: E731
     exec_kpis = [
-        ("exec_sl", f"服务水平 Service level (目标 target ≥ {pct(sl_t)})", "agg_center_daily", "sl", PCT),
+        ("exec_sl", f"服务水平 Service level (目标 target ≥ {pct(sl_t)})", "agg_queue_daily", "sl", PCT),
         (
             "exec_answer_rate",
             f"接通率 Answer rate (目标 target ≥ {pct(ans_t)})",
-            "agg_center_daily",
+            "agg_queue_daily",
             "answer_rate",
             PCT,
         ),
-        ("exec_asa", f"平均应答速度 ASA, s (目标 target ≤ {asa_t:g})", "agg_center_daily", "asa", SEC),
+        ("exec_asa", f"平均应答速度 ASA, s (目标 target ≤ {asa_t:g})", "agg_queue_daily", "asa", SEC),
         (
             "exec_abandon_rate",
             f"放弃率 Abandon rate (目标 target ≤ {pct(ab_t)})",
-            "agg_center_daily",
+            "agg_queue_daily",
             "abandon_rate",
             PCT,
         ),
-        ("exec_aht", "平均处理时长 AHT, s", "agg_center_daily", "aht", SEC),
-        ("exec_fcr", "一次解决率 FCR", "agg_center_daily", "fcr", PCT),
-        ("exec_csat", "满意度 CSAT (top-2-box)", "agg_center_daily", "csat", PCT),
-        ("exec_nps", "净推荐值 NPS", "agg_center_daily", "nps", NUM),
-        ("exec_complaint_rate", "投诉率 Complaint rate", "agg_center_daily", "complaint_rate", PCT),
+        ("exec_aht", "平均处理时长 AHT, s", "agg_queue_daily", "aht", SEC),
+        ("exec_fcr", "一次解决率 FCR", "srv_contacts_daily", "fcr", PCT),
+        ("exec_csat", "满意度 CSAT (top-2-box)", "srv_contacts_daily", "csat", PCT),
+        ("exec_nps", "净推荐值 NPS", "srv_contacts_daily", "nps", NUM),
+        ("exec_complaint_rate", "投诉率 Complaint rate", "srv_contacts_daily", "complaint_rate", PCT),
     ]
     kpi = [big_number_trend(k, ti, ds, me, f) for k, ti, ds, me, f in exec_kpis]
     executive = [
@@ -1142,7 +1206,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             big_number_total(
                 "exec_offered_total",
                 "呼入量(全期) Offered, whole period",
-                "agg_center_daily",
+                "agg_queue_daily",
                 "offered",
                 INT,
                 3,
@@ -1150,7 +1214,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             big_number_total(
                 "exec_handled_total",
                 "处理量(全期) Handled, whole period",
-                "agg_center_daily",
+                "agg_queue_daily",
                 "handled",
                 INT,
                 3,
@@ -1158,7 +1222,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             big_number_total(
                 "exec_sl_total",
                 "服务水平(全期) Service level, whole period",
-                "agg_center_daily",
+                "agg_queue_daily",
                 "sl",
                 PCT,
                 3,
@@ -1189,7 +1253,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 targets=[("目标 Target", asa_t)],
                 fmt=SEC,
             ),
-            line("exec_cx_trend", "一次解决率与满意度 FCR and CSAT", "agg_center_daily", ["fcr", "csat"]),
+            line("exec_cx_trend", "一次解决率与满意度 FCR and CSAT", "srv_contacts_daily", ["fcr", "csat"]),
         ],
     ]
     service = [
@@ -1231,13 +1295,12 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             )
         ],
         [
-            line(
+            intraday(
                 "sl_volume",
-                "呼入、接通、放弃(按时段) Offered, answered, abandoned by interval",
+                "呼入、接通、放弃(按时段, 所选日期合计) Offered, answered, abandoned by interval of the day, "
+                "selected dates",
                 "agg_queue_interval",
                 ["offered", "answered", "abandoned"],
-                x="interval_start_local",
-                grain=None,
                 fmt=",d",
                 width=12,
                 kind="echarts_timeseries_bar",
@@ -1252,13 +1315,11 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 metrics=["sl", "sl_ignore", "sl_negative", "sl_positive", "sl_answered", "offered"],
                 width=6,
             ),
-            line(
+            intraday(
                 "sl_staffing",
-                "需求、排班与在线坐席 Required vs scheduled vs logged-in agents",
-                "agg_staffing_interval",
-                ["required_scheduled", "scheduled_agents", "logged_in_agents"],
-                x="interval_start_local",
-                grain=None,
+                "需求、排班与在线坐席(按时段, 日均) Required vs scheduled vs logged-in agents by interval, average day",
+                "srv_staffing_interval",
+                ["required_scheduled_per_day", "scheduled_agents_per_day", "logged_in_agents_per_day"],
                 fmt=",.1f",
                 width=6,
             ),
@@ -1271,6 +1332,9 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 groupby=["interval_start_local", "queue_code"],
                 metrics=["sl", "offered", "abandoned"],
                 having=f"sum(sl_num) / nullif(sum(sl_den), 0) < {sl_t}",
+                # The mart's grain is queue x interval, so each group is one row: the same test per
+                # row drops the met intervals before grouping (same result, a fraction of the work).
+                where=f"sl_num < {sl_t} * sl_den",
                 order_by=[("abandoned", False)],
                 row_limit=50,
                 width=6,
@@ -1455,7 +1519,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 "cx_complaints_by_reason",
                 "投诉原因 Complaints by reason",
                 "echarts_timeseries_bar",
-                "fct_agent_segments",
+                "srv_complaints_daily",
                 {
                     "x_axis": "disposition",
                     "metrics": ["complaints"],
@@ -1466,7 +1530,6 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                     "x_axis_sort": "complaints",
                     "x_axis_sort_asc": False,
                     "show_legend": False,
-                    "_extra_filters": ["complaint"],
                     "annotation_layers": [],
                 },
                 12,
@@ -1711,7 +1774,9 @@ FILTER_COLUMNS = {
             "agg_fcr_daily",
             "agg_csat_daily",
             "fct_queue_stints",
-            "agg_staffing_interval",
+            "srv_staffing_interval",
+            "srv_contacts_daily",
+            "srv_complaints_daily",
         ],
     ),
     "team": ("班组 Team", "team", ["agg_agent_daily", "agg_agent_monthly_scorecard"]),
@@ -1723,7 +1788,9 @@ FILTER_COLUMNS = {
             "agg_queue_interval",
             "agg_agent_daily",
             "fct_agent_segments",
-            "agg_staffing_interval",
+            "srv_staffing_interval",
+            "srv_contacts_daily",
+            "srv_complaints_daily",
         ],
     ),
     "wave": ("调查批次 Survey wave", "wave", ["agg_stress_wave", "agg_stress_dimension"]),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from callcenter.publish import add_serving_tables
+
 SQL = r"""
 create schema marts;
 
@@ -67,17 +69,6 @@ select queue_code, site_code, report_date,
     0.8 as sl_target, 20::bigint as sl_threshold_s
 from marts.agg_queue_interval group by all;
 
-create table marts.agg_center_daily as
-select report_date,
-    sum(columns(* exclude (queue_code, site_code, report_date, sl_target, sl_threshold_s))),
-    sum(handled) * 0.02 as complaint_num, sum(handled)::double as complaint_den,
-    sum(handled) * 0.1 as transfer_num, sum(answered)::double as transfer_den,
-    sum(handled) * 0.3 as hold_rate_num, sum(handled)::double as hold_rate_den,
-    round(sum(handled) * (0.70 + day(report_date) % 5 / 100.0)) as fcr_num, sum(handled)::double as fcr_den,
-    (20 + day(report_date) % 7)::double as csat_num, 28.0 as csat_den,
-    (12 + day(report_date) % 4)::bigint as nps_promoters, 5::bigint as nps_detractors, 28::bigint as nps_responses
-from marts.agg_queue_daily group by report_date;
-
 create table marts.agg_fcr_daily as
 select queue_code, report_date,
     round(handled * 0.72) as fcr_repeat_num, handled::double as fcr_repeat_den, 3::bigint as pending,
@@ -106,10 +97,16 @@ where k < offered;
 create table marts.fct_contacts as
 select contact_id, 'voice' as channel, queue_code as first_queue_code, queue_code as last_queue_code, site_code,
     report_date, interval_start_local, caller_key, outcome, wait_s, 180.0 as talk_s, 20.0 as hold_s, 40.0 as acw_s,
-    240.0 as handle_s, 1::bigint as agent_segments, false as transferred,
-    hash(contact_id) % 50 = 0 as complaint,
+    240.0 as handle_s, 1::bigint as agent_segments, outcome = 'answered' as is_handled,
+    outcome = 'answered' and hash(contact_id) % 10 = 0 as transferred,
+    outcome = 'answered' and hash(contact_id) % 50 = 0 as complaint,
     ['billing', 'delay', 'rude_agent', 'product'][(1 + hash(contact_id) % 4)::bigint] as disposition,
-    false as is_repeat_within_window, 'resolved' as fcr_status, null::integer as csat, null::integer as nps,
+    false as is_repeat_within_window,
+    case when outcome <> 'answered' then 'not_handled'
+         when hash(contact_id) % 7 = 0 then 'repeat' when hash(contact_id) % 11 = 0 then 'pending'
+         else 'resolved' end as fcr_status,
+    case when outcome = 'answered' and hash(contact_id) % 4 = 0 then (1 + hash(contact_id) % 5)::integer end as csat,
+    case when outcome = 'answered' and hash(contact_id) % 5 = 0 then (hash(contact_id) % 11)::integer end as nps,
     null::boolean as survey_resolved, null::boolean as agent_resolved
 from marts.fct_queue_stints;
 
@@ -119,6 +116,32 @@ select 'asterisk' as source_system, contact_id, 1::bigint as segment_seq, 'A00' 
     'inbound' as direction, null::varchar as transfer_type, disposition, talk_s, hold_s, acw_s, false as acw_missing,
     handle_s, true as has_hold, complaint, null::boolean as agent_resolved
 from marts.fct_contacts where outcome = 'answered';
+
+-- Contact measures from fct_contacts with the dbt definitions (agg_center_daily.sql), so the
+-- serving table srv_contacts_daily reconciles with it exactly as on real builds.
+create table marts.agg_center_daily as
+with queue_totals as (
+    select report_date,
+        sum(columns(* exclude (queue_code, site_code, report_date, sl_target, sl_threshold_s))),
+        sum(handled) * 0.3 as hold_rate_num, sum(handled)::double as hold_rate_den
+    from marts.agg_queue_daily group by report_date
+), contact_totals as (
+    select report_date, count(*) as contacts,
+        count(*) filter (where is_handled) as handled_contacts,
+        count(*) filter (where is_handled and complaint) as complaint_num,
+        count(*) filter (where is_handled) as complaint_den,
+        count(*) filter (where is_handled and transferred) as transfer_num,
+        count(*) filter (where is_handled) as transfer_den,
+        count(*) filter (where fcr_status = 'resolved') as fcr_num,
+        count(*) filter (where fcr_status in ('resolved', 'repeat')) as fcr_den,
+        count(*) filter (where fcr_status = 'pending') as fcr_pending,
+        count(*) filter (where csat >= 4) as csat_num, count(csat) as csat_den,
+        count(*) filter (where nps >= 9) as nps_promoters, count(*) filter (where nps <= 6) as nps_detractors,
+        count(nps) as nps_responses
+    from marts.fct_contacts group by report_date
+)
+select * from queue_totals join contact_totals using (report_date);
+
 
 create table marts.agg_staffing_interval as
 select queue_code, site_code, report_date, interval_start_local, offered::double as offered, 240.0 as aht_s,
@@ -246,6 +269,7 @@ def build_serving_fixture(path: Path) -> Path:
     con = duckdb.connect(str(tmp))
     try:
         con.execute(SQL)
+        add_serving_tables(con)  # the dashboards' marts.srv_* tables, as the publish step adds them
         con.execute("checkpoint")
     finally:
         con.close()
