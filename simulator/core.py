@@ -28,7 +28,7 @@ from simulator.engine import (
     new_arrivals,
     simulate_chunk,
 )
-from simulator.states import StateBuilder
+from simulator.states import ACW, AVAILABLE, ON_CONTACT, StateBuilder
 from simulator.truth import TruthWriter
 
 CHUNK_TZ_OFFSET_S = 8 * 3600  # files are cut at Asia/Shanghai midnight (the main site; no DST)
@@ -145,14 +145,10 @@ def simulate(
             rows = states.emit(t1 if c < days - 1 else None)
             n_states += len(rows["agent"])
             dur = rows["end"] - rows["start"]
-            np.add.at(
-                handle_by_agent,
-                rows["agent"][np.isin(rows["state"], ["on_contact", "acw"])],
-                dur[np.isin(rows["state"], ["on_contact", "acw"])],
-            )
-            np.add.at(
-                avail_by_agent, rows["agent"][rows["state"] == "available"], dur[rows["state"] == "available"]
-            )
+            busy = (rows["state"] == ON_CONTACT) | (rows["state"] == ACW)
+            handle_by_agent += np.bincount(rows["agent"][busy], dur[busy], minlength=center.n)
+            free = rows["state"] == AVAILABLE
+            avail_by_agent += np.bincount(rows["agent"][free], dur[free], minlength=center.n)
 
             first_entry = _first_entries(seg, first_entry_of)
             # rendering and writing overlap the next day's queueing (pyarrow releases the GIL)
@@ -224,7 +220,7 @@ def _write_chunk(
     if telephony == "canonical":
         ext = "parquet" if c % 5 == 2 else "csv"
         path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
-        render.write_table(render.segments_table(center, seg, rng), path)
+        render.write_segments(center, seg, rng, path)
         files.append(path)
     elif telephony == "asterisk":
         parts = render.queue_log_lines(center, seg, first_entry, rng)
@@ -250,7 +246,7 @@ def _write_chunk(
         carry["ctr_redeliver"] = late
     ext = "parquet" if c % 4 == 3 else "csv"
     path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
-    render.write_table(render.states_table(center, rows), path)
+    render.write_states(center, rows, path)
     files.append(path)
     truth.add_day(c, stamp, center, seg, first_entry)
     return files

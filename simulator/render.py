@@ -24,8 +24,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from simulator.center import Center
+from simulator import csvfast
+from simulator.center import NR_REASONS, Center
 from simulator.engine import ANSWERED, OUTCOMES, TRANSFERRED
+from simulator.states import LOGGED_IN, NOT_READY, STATE_NAMES
+from simulator.truth import strings
 
 CANONICAL_COLUMNS = [
     "source_system", "contact_id", "segment_seq", "channel", "direction", "queue_code", "caller_number",
@@ -87,51 +90,52 @@ def iso_utc(epoch: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def segments_table(center: Center, seg: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Table:
     queues = center.queues
-    qcode = np.array([q.code for q in queues], dtype=object)
+    qcodes = [q.code for q in queues]
     site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
     answered = seg["agent"] >= 0
-    outcome = np.array(OUTCOMES, dtype=object)[seg["outcome"]]
-    disp = _dispositions(queues, seg)
-    agent_ids = np.array(center.agent_id + [None], dtype=object)[np.where(answered, seg["agent"], -1)]
     xfer = seg["outcome"] == TRANSFERRED
+    n = len(seg["q"])
     cols = {
-        "source_system": pa.array(np.full(len(seg["q"]), "canonical", dtype=object), pa.string()),
+        "source_system": strings(["canonical"], np.zeros(n, np.int64)),
         "contact_id": contact_ids(seg["contact"]),
         "segment_seq": pa.array(seg["seq"], pa.int32()),
-        "channel": pa.array(np.full(len(seg["q"]), "voice", dtype=object), pa.string()),
-        "direction": pa.array(np.where(seg["seq"] > 1, "transfer", "inbound").astype(object), pa.string()),
-        "queue_code": pa.array(qcode[seg["q"]], pa.string()),
+        "channel": strings(["voice"], np.zeros(n, np.int64)),
+        "direction": strings(["inbound", "transfer"], (seg["seq"] > 1).astype(np.int64)),
+        "queue_code": strings(qcodes, seg["q"]),
         "caller_number": caller_numbers(seg["caller"], site, rng),
         "queue_entry_ts": iso_utc(seg["t"]),
         "answer_ts": iso_utc(seg["answer"], answered),
         "end_ts": iso_utc(seg["end"]),
-        "agent_id": pa.array(agent_ids, pa.string()),
+        "agent_id": strings(center.agent_id, np.where(answered, seg["agent"], -1)),
         "wait_s": pa.array(seg["wait"].astype(float)),
         "talk_s": pa.array(seg["talk"].astype(float), mask=~answered),
         "hold_s": pa.array(seg["hold"].astype(float), mask=~answered),
         "acw_s": pa.array(seg["acw"].astype(float), mask=~answered),
-        "outcome": pa.array(outcome, pa.string()),
-        "transfer_type": pa.array(
-            np.where(xfer, np.where(seg["xfer_attended"], "attended", "blind"), None).astype(object),
-            pa.string(),
+        "outcome": strings(OUTCOMES, seg["outcome"]),
+        "transfer_type": strings(
+            ["blind", "attended"], np.where(xfer, seg["xfer_attended"].astype(np.int64), -1)
         ),
-        "transfer_to_queue": pa.array(
-            np.where(xfer, qcode[np.maximum(seg["xfer_to"], 0)], None).astype(object), pa.string()
+        "transfer_to_queue": strings(qcodes, np.where(xfer, seg["xfer_to"], -1)),
+        "disposition": strings(
+            [d for q in queues for d in q.behaviour.dispositions], _disposition_codes(queues, seg)
         ),
-        "disposition": pa.array(disp, pa.string()),
         "complaint": pa.array(seg["complaint"].astype(bool)),
         "resolved": pa.array(seg["resolved"].astype(bool), mask=~answered),
     }
     return pa.table(cols)
 
 
-def _dispositions(queues, seg) -> np.ndarray:
+def _disposition_codes(queues, seg) -> np.ndarray:
+    """Index into all queues' dispositions laid end to end (-1 = none: not answered)."""
     width = max(len(q.behaviour.dispositions) for q in queues)
-    table = np.full((len(queues), width), None, dtype=object)
+    table = np.full((len(queues), width), -1, dtype=np.int64)
+    k = 0
     for i, q in enumerate(queues):
-        table[i, : len(q.behaviour.dispositions)] = q.behaviour.dispositions
+        n = len(q.behaviour.dispositions)
+        table[i, :n] = np.arange(k, k + n)
+        k += n
     out = table[seg["q"], np.minimum(seg["disp"], width - 1)]
-    out[seg["agent"] < 0] = None
+    out[seg["agent"] < 0] = -1
     return out
 
 
@@ -147,17 +151,79 @@ def write_table(table: pa.Table, path: Path) -> int:
 
 
 def states_table(center: Center, rows: dict[str, np.ndarray], skew_s: int = 0) -> pa.Table:
-    agent_ids = np.array(center.agent_id, dtype=object)[rows["agent"]]
     return pa.table(
         {
-            "source_system": pa.array(np.full(len(agent_ids), "canonical", dtype=object), pa.string()),
-            "agent_id": pa.array(agent_ids, pa.string()),
-            "state": pa.array(rows["state"], pa.string()),
-            "reason": pa.array(rows["reason"], pa.string()),
+            "source_system": pa.array(["canonical"]).take(pa.array(np.zeros(len(rows["agent"]), np.int64))),
+            "agent_id": strings(center.agent_id, rows["agent"]),
+            "state": strings(STATE_NAMES, rows["state"]),
+            "reason": strings(NR_REASONS, rows["reason"]),
             "start_ts": iso_utc(rows["start"] + skew_s),
             "end_ts": iso_utc(rows["end"] + skew_s),
         }
     )
+
+
+def _lookups(center: Center) -> dict[str, csvfast.Lookup]:
+    cached = getattr(center, "_csv_lookups", None)
+    if cached is None:
+        cached = {
+            "const": csvfast.Lookup(["canonical", "voice", "inbound", "transfer"]),
+            "queue": csvfast.Lookup([q.code for q in center.queues]),
+            "agent": csvfast.Lookup(center.agent_id),
+            "outcome": csvfast.Lookup(OUTCOMES),
+            "xfer_type": csvfast.Lookup(["blind", "attended"]),
+            "disp": csvfast.Lookup([d for q in center.queues for d in q.behaviour.dispositions]),
+            "state": csvfast.Lookup(STATE_NAMES),
+            "reason": csvfast.Lookup(NR_REASONS),
+        }
+        center._csv_lookups = cached
+    return cached
+
+
+def write_segments(center: Center, seg: dict[str, np.ndarray], rng: np.random.Generator, path: Path) -> int:
+    """The canonical contact segments file: CSV rendered by compiled code, Parquet via Arrow."""
+    if path.suffix == ".parquet":
+        return write_table(segments_table(center, seg, rng), path)
+    queues = center.queues
+    site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
+    e164 = e164_numbers(seg["caller"], site)
+    style = rng.random(len(seg["caller"]))  # the same draw caller_numbers() makes
+    cn = site != "lon"
+    national = cn & (style < 0.25)
+    phone_style = np.where(national, 1, np.where(style > 0.92, 2, 3))
+    phone_style[is_withheld(seg["caller"])] = 0
+    phone = np.where(national, e164 - 86 * 10**11, e164)
+    xfer = seg["outcome"] == TRANSFERRED
+    cols = {
+        **{
+            k: seg[k]
+            for k in ("contact", "seq", "q", "t", "answer", "end", "agent", "wait", "talk", "hold", "acw")
+        },
+        "outcome": seg["outcome"],
+        "phone_style": phone_style,
+        "phone": phone,
+        "xfer_type": np.where(xfer, seg["xfer_attended"].astype(np.int64), -1),
+        "xfer_to": np.where(xfer, seg["xfer_to"], -1),
+        "disp": _disposition_codes(queues, seg),
+        "complaint": seg["complaint"].astype(bool),
+        "resolved": seg["resolved"].astype(bool),
+    }
+    return _write_bytes(csvfast.segments_csv(CANONICAL_COLUMNS, cols, _lookups(center)), path, len(seg["t"]))
+
+
+def write_states(center: Center, rows: dict[str, np.ndarray], path: Path, skew_s: int = 0) -> int:
+    if path.suffix == ".parquet":
+        return write_table(states_table(center, rows, skew_s), path)
+    text = csvfast.states_csv(STATE_COLUMNS, rows, skew_s, _lookups(center))
+    return _write_bytes(text, path, len(rows["agent"]))
+
+
+def _write_bytes(data: bytes, path: Path, rows: int) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return rows
 
 
 # ---------------------------------------------------------------- Asterisk
@@ -295,8 +361,8 @@ def agent_queue_log_lines(center: Center, rows: dict[str, np.ndarray]):
     """AGENTLOGIN/ADDMEMBER ... PAUSE/UNPAUSE ... REMOVEMEMBER/AGENTLOGOFF for emitted sessions."""
     out = []
     qcodes = [q.code for q in center.queues]
-    li = rows["state"] == "logged_in"
-    nr = rows["state"] == "not_ready"
+    li = rows["state"] == LOGGED_IN
+    nr = rows["state"] == NOT_READY
     ag = rows["agent"]
     member = np.array([f"Agent/{a}" for a in center.agent_id], dtype=object)
     channel = np.array([f"PJSIP/{a}" for a in center.agent_id], dtype=object)
@@ -328,7 +394,7 @@ def agent_queue_log_lines(center: Center, rows: dict[str, np.ndarray]):
         )
         emit(li & has, rows["start"], qn, "ADDMEMBER", [np.full(len(ag), "")], -2)
         emit(li & has, rows["end"], qn, "REMOVEMEMBER", [np.full(len(ag), "")], 8)
-        reason = np.where(nr, rows["reason"], "").astype(object)
+        reason = np.array(list(NR_REASONS) + [""], dtype=object)[np.where(nr, rows["reason"], -1)]
         emit(nr & has, rows["start"], qn, "PAUSE", [reason], -1)
         emit(nr & has, rows["end"], qn, "UNPAUSE", [reason], 7)
     return out

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.center import Center
+from simulator.center import NR_REASONS, Center
 
 SETTLE_S = 3 * 3600  # no call runs longer than this past a scheduled logout
+# rows carry codes: ``state`` indexes STATE_NAMES, ``reason`` indexes NR_REASONS (-1 = none)
+STATE_NAMES = ("logged_in", "available", "on_contact", "acw", "not_ready")
+LOGGED_IN, AVAILABLE, ON_CONTACT, ACW, NOT_READY = range(5)
 
 
 class StateBuilder:
@@ -23,6 +26,10 @@ class StateBuilder:
         self.sess_order = order
         self.sess_key = ses["agent"][order].astype(np.int64) * 10**11 + ses["login"][order]
         self.emitted = np.zeros(len(ses["agent"]), dtype=bool)
+        reason = np.asarray(center.not_ready["reason"], dtype=object)
+        self.nr_reason = np.full(len(reason), -1, dtype=np.int64)
+        for code, name in enumerate(NR_REASONS):
+            self.nr_reason[reason == name] = code
         self.busy = {k: np.zeros(0, dtype=np.int64) for k in ("agent", "answer", "talk_end", "acw_end")}
 
     def add_calls(self, seg: dict[str, np.ndarray]) -> None:
@@ -55,7 +62,7 @@ class StateBuilder:
         nr_s, nr_e, nr_r, nr_sess = (
             nr["start"][n_take],
             nr["end"][n_take],
-            nr["reason"][n_take],
+            self.nr_reason[n_take],
             nr["session"][n_take],
         )
         # a break waits for the call in progress: start it at the end of the last call begun before it
@@ -86,15 +93,11 @@ class StateBuilder:
             "start": [busy["answer"], busy["talk_end"][has_acw], nr_s],
             "end": [busy["talk_end"], busy["acw_end"][has_acw], nr_e],
             "state": [
-                np.full(len(b_sess), "on_contact", dtype=object),
-                np.full(int(has_acw.sum()), "acw", dtype=object),
-                np.full(len(nr_sess), "not_ready", dtype=object),
+                np.full(len(b_sess), ON_CONTACT, dtype=np.int64),
+                np.full(int(has_acw.sum()), ACW, dtype=np.int64),
+                np.full(len(nr_sess), NOT_READY, dtype=np.int64),
             ],
-            "reason": [
-                np.full(len(b_sess), None, dtype=object),
-                np.full(int(has_acw.sum()), None, dtype=object),
-                nr_r,
-            ],
+            "reason": [np.full(len(b_sess) + int(has_acw.sum()), -1, dtype=np.int64), nr_r],
         }
         p = {k: np.concatenate(v) for k, v in parts.items()}
         order = np.lexsort((p["start"], p["session"]))
@@ -123,19 +126,11 @@ class StateBuilder:
             "start": np.concatenate([login, p["start"], avail["start"][ok]]),
             "end": np.concatenate([logout, p["end"], avail["end"][ok]]),
             "state": np.concatenate(
-                [
-                    np.full(len(sess_idx), "logged_in", dtype=object),
-                    p["state"],
-                    np.full(int(ok.sum()), "available", dtype=object),
-                ]
-            ),
+                [np.full(len(sess_idx), LOGGED_IN), p["state"], np.full(int(ok.sum()), AVAILABLE)]
+            ).astype(np.int64),
             "reason": np.concatenate(
-                [
-                    np.full(len(sess_idx), None, dtype=object),
-                    p["reason"],
-                    np.full(int(ok.sum()), None, dtype=object),
-                ]
-            ),
+                [np.full(len(sess_idx), -1), p["reason"], np.full(int(ok.sum()), -1)]
+            ).astype(np.int64),
         }
         rows["agent"] = ses["agent"][rows["session"]]
         order = np.lexsort((rows["start"], rows["agent"]))
