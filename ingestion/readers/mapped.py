@@ -1,8 +1,10 @@
 """Roster, schedules, customer surveys, stress surveys and survey waves from CSV or .xlsx exports,
 through a declarative mapping file (ingestion/mappings/README.md): a new layout is a YAML file.
 
-Files are small (thousands of rows), so rows are parsed in Python and handed to the shared
-DuckDB dedupe/insert. A value the mapping does not know quarantines its row with the reason
+Rows are assembled in Python (a layout is arbitrary YAML), but every distinct (field, value) is
+parsed once per file (_Converter: a survey export has a handful of scores and dates in 100k
+rows), ISO timestamps skip strptime, and .xlsx is read by calamine (Rust) instead of openpyxl;
+the rows then go to the shared DuckDB dedupe/insert. A value the mapping does not know quarantines its row with the reason
 `unmapped value <field>=<value>`; the row is never guessed.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -116,32 +117,35 @@ def _cell(v) -> str | None:
     return s or None
 
 
+def _read_xlsx(ctx: FileContext, sheet) -> list[tuple[int, list]]:
+    """Every row of the sheet with its Excel row number (calamine: Rust, ~100x openpyxl's speed).
+    Empty cells come back as '' (None after _cell); numbers as float, dates as date/datetime/time."""
+    import python_calamine
+
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(ctx.path))
+    except (python_calamine.CalamineError, OSError, ValueError) as e:
+        raise IngestError(
+            ctx.source_file, f"not a readable .xlsx workbook (truncated or not Excel: {type(e).__name__})"
+        ) from None
+    try:
+        ws = wb.get_sheet_by_index(sheet) if isinstance(sheet, int) else wb.get_sheet_by_name(str(sheet))
+    except (IndexError, KeyError, python_calamine.CalamineError, ValueError):
+        raise IngestError(ctx.source_file, f"no sheet {sheet!r} in the workbook") from None
+    try:
+        # skip_empty_area=False: row i of the list is Excel row i + 1 even when the data starts lower.
+        cells = ws.to_python(skip_empty_area=False)
+    except (python_calamine.CalamineError, OSError, ValueError) as e:
+        raise IngestError(ctx.source_file, f"workbook is damaged ({type(e).__name__})", 1) from None
+    finally:
+        wb.close()
+    return [(i, list(r)) for i, r in enumerate(cells, start=1)]
+
+
 def _read_table(ctx: FileContext, encoding: str, sheet) -> tuple[list[str], list[tuple[int, list]]]:
     """(header, [(line/row number, cells)]) from .xlsx or CSV; rejects unreadable files."""
     if ctx.path.suffix.lower() == ".xlsx":
-        import openpyxl
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            wb = openpyxl.load_workbook(ctx.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, EOFError) as e:
-            raise IngestError(
-                ctx.source_file, f"not a readable .xlsx workbook (truncated or not Excel: {type(e).__name__})"
-            ) from None
-        try:
-            ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
-        except (IndexError, KeyError):
-            raise IngestError(ctx.source_file, f"no sheet {sheet!r} in the workbook") from None
-        rows = []
-        try:
-            for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
-                rows.append((i, list(r)))
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise IngestError(
-                ctx.source_file, f"workbook is damaged ({type(e).__name__})", len(rows) + 1
-            ) from None
-        finally:
-            wb.close()
+        rows = _read_xlsx(ctx, sheet)
         rows = [(i, r) for i, r in rows if any(_cell(c) for c in r)]
         if not rows:
             raise IngestError(ctx.source_file, "empty workbook: no header row")
@@ -198,6 +202,13 @@ def _parse_local(v, formats: list[str]) -> datetime | time | None:
     s = _cell(v)
     if s is None:
         return None
+    if len(s) >= 16 and s[4] == "-" and s[10] in " T":
+        # ISO text parses the same through fromisoformat and through the first TS_FORMATS,
+        # without strptime's cost (the bulk of a big survey or schedule export).
+        try:
+            return datetime.fromisoformat(s)
+        except ValueError:
+            pass
     for fmt in TS_FORMATS + [f + " %H:%M:%S" for f in formats] + [f + " %H:%M" for f in formats]:
         try:
             return datetime.strptime(s, fmt)
@@ -283,24 +294,60 @@ def _to_utc(t, m: Mapping, base: date | None) -> datetime | None:
     return to_utc_naive(t, m.timezone)
 
 
-def _row_record(m: Mapping, fields: dict) -> tuple[dict, list[tuple[str, int | None]]]:
+def _item_answer(m: Mapping, fld: str, value) -> int | None:
+    code = fld.split(":", 1)[1]
+    ans = _map_value(m, fld, value, "*items") if "*items" in m.values else value
+    if ans is None:
+        return None
+    try:
+        n = float(ans)
+    except (TypeError, ValueError):
+        raise _Bad(f"unmapped value {code}={str(ans)[:40]}") from None
+    if not n.is_integer() or not 1 <= n <= 5:
+        raise _Bad(f"{code} out of range 1-5")
+    return int(n)
+
+
+class _Converter:
+    """_convert / _item_answer per distinct (field, value): a column holds few distinct values
+    (scores, dates, activities, shift times), so a big export costs one parse per value, not per cell.
+    Rejections are remembered too and raised again for every cell holding that value."""
+
+    def __init__(self, m: Mapping):
+        self.m = m
+        self._seen: dict[tuple, tuple[bool, object]] = {}
+
+    def __call__(self, fld: str, value):
+        key = (fld, type(value), value)
+        hit = self._seen.get(key)
+        if hit is None:
+            try:
+                out = (
+                    _item_answer(self.m, fld, value)
+                    if fld.startswith("item:")
+                    else _convert(self.m, fld, value)
+                )
+                hit = (True, out)
+            except _Bad as e:
+                hit = (False, str(e))
+            self._seen[key] = hit
+        ok, out = hit
+        if not ok:
+            raise _Bad(out)
+        return out
+
+
+def _row_record(
+    m: Mapping, fields: dict, convert: _Converter | None = None
+) -> tuple[dict, list[tuple[str, int | None]]]:
+    convert = convert or _Converter(m)
     rec: dict = {}
     items: list[tuple[str, int | None]] = []
     for fld, value in fields.items():
         if fld.startswith("item:"):
-            code = fld.split(":", 1)[1]
-            ans = _map_value(m, fld, value, "*items") if "*items" in m.values else value
-            if ans is not None:
-                try:
-                    n = float(ans)
-                except (TypeError, ValueError):
-                    raise _Bad(f"unmapped value {code}={str(ans)[:40]}") from None
-                if not n.is_integer() or not 1 <= n <= 5:
-                    raise _Bad(f"{code} out of range 1-5")
-                ans = int(n)
-            items.append((code, ans))
+            items.append((fld.split(":", 1)[1], convert(fld, value)))
         else:
-            rec[fld] = _convert(m, fld, value)
+            rec[fld] = convert(fld, value)
     missing = [f for f in REQUIRED[m.kind] if rec.get(f) in (None, "")]
     if missing:
         raise _Bad(f"missing {', '.join(missing)}")
@@ -359,6 +406,7 @@ def read(ctx: FileContext) -> Counts:
     table = KIND_TABLE[mapping.kind]
     out_cols = [c for c, _ in RAW_TABLES[table]]
     rows, answers, bad = [], [], []
+    convert = _Converter(mapping)
     for line, cells in body:
         counts.rows_read += 1
         if ctx.path.suffix.lower() != ".xlsx" and len(cells) != len(header):
@@ -374,7 +422,7 @@ def read(ctx: FileContext) -> Counts:
         for h, i in index.items():
             fields[mapping.columns[h]] = cells[i] if i < len(cells) else None
         try:
-            rec, items = _row_record(mapping, fields)
+            rec, items = _row_record(mapping, fields, convert)
         except _Bad as e:
             raw = ",".join("" if c is None else str(c) for c in cells)
             bad.append((line, str(e), mask_numbers(raw)[:2000]))
