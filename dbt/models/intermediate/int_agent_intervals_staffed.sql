@@ -1,5 +1,9 @@
 -- Per agent and 30-minute interval: seconds logged in, scheduled paid seconds, and the part of
 -- that paid time (work and leave) planned away from contacts (breaks, lunch, training, meetings, leave).
+-- Each time span is expanded into the interval starts it can touch (interval_floor of its start to
+-- that of its end) and equi-joined to the spine on (time_zone, interval_start_utc); joining the
+-- spine on the overlap alone compared every span with every interval of its zone. Spine intervals
+-- lie on the UTC interval grid (see interval_floor and DECISIONLOG).
 with
 
 timeline as (
@@ -36,12 +40,20 @@ logged_in as (
         ) }}) as logged_in_s,
         0 as scheduled_paid_s,
         0 as scheduled_shrink_s
-    from timeline as t
+    from (
+        select
+            *,
+            {{ timestamp_series(interval_floor('piece_start_ts'), interval_floor('piece_end_ts'), var('interval_minutes')) }}
+                as touched_interval_utc
+        from timeline
+    ) as t
     inner join spine as sp
         on
             t.time_zone = sp.time_zone
-            and t.piece_start_ts < sp.interval_end_utc
-            and t.piece_end_ts > sp.interval_start_utc
+            and t.touched_interval_utc = sp.interval_start_utc
+    where
+        t.piece_start_ts < sp.interval_end_utc
+        and t.piece_end_ts > sp.interval_start_utc
     group by t.agent_id, t.site_code, sp.time_zone, sp.interval_start_utc
 ),
 
@@ -76,12 +88,20 @@ scheduled as (
             'case when a.start_ts > sp.interval_start_utc then a.start_ts else sp.interval_start_utc end',
             'case when a.end_ts < sp.interval_end_utc then a.end_ts else sp.interval_end_utc end'
         ) }} else 0 end) as scheduled_shrink_s
-    from located_activities as a
+    from (
+        select
+            *,
+            {{ timestamp_series(interval_floor('start_ts'), interval_floor('end_ts'), var('interval_minutes')) }}
+                as touched_interval_utc
+        from located_activities
+    ) as a
     inner join spine as sp
         on
             a.time_zone = sp.time_zone
-            and a.start_ts < sp.interval_end_utc
-            and a.end_ts > sp.interval_start_utc
+            and a.touched_interval_utc = sp.interval_start_utc
+    where
+        a.start_ts < sp.interval_end_utc
+        and a.end_ts > sp.interval_start_utc
     group by a.agent_id, a.site_code, sp.time_zone, sp.interval_start_utc
 ),
 

@@ -3,6 +3,10 @@
 -- productive states (available, on_contact, acw) during work time outside breaks, and not_ready
 -- with the activity as reason during a break / lunch / training / meeting. Breaks lie inside the
 -- shift's `work` row, so work time outside breaks = work row minus its breaks.
+-- Overlaps are found per agent and UTC day: every row is listed under each UTC date it touches,
+-- and a pair of overlapping rows is kept under the date its overlap starts on, so each pair is
+-- counted once. (Matching on agent alone compared each schedule row with the agent's whole
+-- state history, which grew with every day loaded.)
 with
 
 activities as (
@@ -24,13 +28,26 @@ states_closed as (
     cross join (select max(coalesce(end_ts, start_ts)) as data_end_ts from states) as d
 ),
 
+states_by_day as (
+    select
+        *,
+        {{ date_series('start_ts', 'end_ts') }} as utc_date
+    from states_closed
+),
+
 work_rows as (
-    select * from activities
+    select
+        *,
+        {{ date_series('start_ts', 'end_ts') }} as utc_date
+    from activities
     where activity = 'work'
 ),
 
 inner_rows as (
-    select * from activities
+    select
+        *,
+        {{ date_series('start_ts', 'end_ts') }} as utc_date
+    from activities
     where activity in ('break', 'lunch', 'training', 'meeting')
 ),
 
@@ -44,12 +61,14 @@ work_productive as (
             'case when s.end_ts < w.end_ts then s.end_ts else w.end_ts end'
         ) }}) as productive_s
     from work_rows as w
-    inner join states_closed as s
+    inner join states_by_day as s
         on
             w.agent_id = s.agent_id
+            and w.utc_date = s.utc_date
             and s.state in ('available', 'on_contact', 'acw')
             and w.end_ts > s.start_ts
             and w.start_ts < s.end_ts
+            and w.utc_date = cast(case when w.start_ts > s.start_ts then w.start_ts else s.start_ts end as date)
     group by w.agent_id, w.schedule_date
 ),
 
@@ -66,11 +85,13 @@ inner_overlaps as (
             'case when s.end_ts < i.end_ts then s.end_ts else i.end_ts end'
         ) }} else 0 end) as in_activity_s
     from inner_rows as i
-    inner join states_closed as s
+    inner join states_by_day as s
         on
             i.agent_id = s.agent_id
+            and i.utc_date = s.utc_date
             and i.end_ts > s.start_ts
             and i.start_ts < s.end_ts
+            and i.utc_date = cast(case when i.start_ts > s.start_ts then i.start_ts else s.start_ts end as date)
     group by i.agent_id, i.schedule_date
 ),
 
@@ -81,12 +102,14 @@ sessions as (
         min(s.start_ts) as first_login_ts,
         max(s.end_ts) as last_logout_ts
     from work_rows as w
-    inner join states_closed as s
+    inner join states_by_day as s
         on
             w.agent_id = s.agent_id
+            and w.utc_date = s.utc_date
             and s.state = 'logged_in'
             and w.end_ts > s.start_ts
             and w.start_ts < s.end_ts
+            and w.utc_date = cast(case when w.start_ts > s.start_ts then w.start_ts else s.start_ts end as date)
     group by w.agent_id, w.schedule_date
 ),
 
