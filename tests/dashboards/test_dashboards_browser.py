@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -30,8 +31,11 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-# The 3 s warm-render budget of issue 8 is a performance target: it is measured and written to
-# test-artifacts/dashboards/<slug>.timing.txt, never asserted (timed unit tests flake on shared CI).
+# The 3 s warm-render budget of issue 8: measured and written to test-artifacts/dashboards/
+# <slug>.timing.txt with where the time went; asserted only on a quiet machine (1-minute load
+# below 1 per CPU), because on a loaded one it measures the neighbours, not Superset.
+WARM_RENDER_BUDGET_S = 3.0
+QUIET_LOAD_PER_CPU = 1.0
 
 
 def last_day(ratio: str) -> str:
@@ -146,9 +150,27 @@ def executive_page(superset):
         browser.close()
 
 
-def open_dashboard(page, superset, slug: str, timeout_ms: int) -> float:
-    """Seconds from navigation to every chart drawn; fails on any HTTP error the page meets."""
+@dataclass
+class Render:
+    seconds: float  # navigation to every chart drawn
+    chart_requests: int  # /api/v1/chart/data calls
+    cached: int  # of those, answered from Superset's data cache
+    slowest_chart_ms: float  # longest request -> last byte of one chart's data
+
+
+def rison(value) -> str:
+    """Rison (the encoding of Superset's `native_filters` URL parameter) for dicts, lists and strings."""
+    if isinstance(value, dict):
+        return "(" + ",".join(f"{rison(k)}:{rison(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list):
+        return "!(" + ",".join(rison(v) for v in value) + ")"
+    return "'" + str(value).replace("!", "!!").replace("'", "!'") + "'"
+
+
+def open_dashboard(page, superset, slug: str, timeout_ms: int, query: str = "") -> Render:
+    """Open a dashboard and wait for every chart; fails on any HTTP error the page meets."""
     failed: list[tuple[int, str]] = []
+    chart_data: list = []
 
     def record(response) -> None:
         # The frontend tries to store the dashboard's label colours on first view; a read-only
@@ -156,18 +178,22 @@ def open_dashboard(page, superset, slug: str, timeout_ms: int) -> float:
         benign = response.status == 403 and "/colors?" in response.url and response.request.method == "PUT"
         if response.status >= 400 and not benign:
             failed.append((response.status, response.url))
+        elif "/api/v1/chart/data" in response.url:
+            chart_data.append(response)
 
     page.on("response", record)
     try:
         started = time.monotonic()
-        page.goto(f"{superset.url}/superset/dashboard/{slug}/")
+        page.goto(f"{superset.url}/superset/dashboard/{slug}/{query}")
         page.wait_for_function(ALL_RENDERED_JS, arg=chart_count(slug), timeout=timeout_ms, polling=100)
         elapsed = time.monotonic() - started
     finally:
         page.remove_listener("response", record)
     # e.g. a role missing the language pack or event-log permission shows up here, not as a chart error
     assert failed == [], f"{slug}: HTTP errors while loading: {failed}"
-    return elapsed
+    cached = sum(1 for r in chart_data if all(q.get("is_cached") for q in r.json().get("result", [])))
+    slowest = max((r.request.timing.get("responseEnd", 0) for r in chart_data), default=0.0)
+    return Render(elapsed, len(chart_data), cached, slowest)
 
 
 @pytest.mark.parametrize("slug", list(KEY_NUMBERS))
@@ -196,11 +222,66 @@ def test_dashboard_renders_every_chart_with_the_marts_numbers(executive_page, su
             f"{slug}/{key}"
         )
 
-    warm = min(open_dashboard(page, superset, slug, timeout_ms=60_000) for _ in range(2))
+    warm = min(
+        (open_dashboard(page, superset, slug, timeout_ms=60_000) for _ in range(2)), key=lambda r: r.seconds
+    )
     load_per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
     (artifacts / f"{slug}.timing.txt").write_text(
-        f"warm render (navigation to every chart drawn) {warm:.2f} s; 1-min load per CPU {load_per_cpu:.1f}\n"
+        f"warm render (navigation to every chart drawn) {warm.seconds:.2f} s; "
+        f"chart data requests {warm.chart_requests} ({warm.cached} from Superset's cache), "
+        f"slowest {warm.slowest_chart_ms:.0f} ms; 1-min load per CPU {load_per_cpu:.1f}\n"
     )
+    assert (
+        warm.chart_requests >= 1 and warm.cached == warm.chart_requests
+    )  # warm = served from the data cache
+    if load_per_cpu < QUIET_LOAD_PER_CPU:
+        assert warm.seconds <= WARM_RENDER_BUDGET_S, (
+            f"{slug}: warm render {warm.seconds:.2f} s on a quiet machine"
+        )
+
+
+def test_executive_overview_follows_the_queue_and_site_filters(executive_page, superset):
+    """Every headline follows the queue and site filters: the complaint rate and SL of one queue at one site."""
+    queue, site = superset.query(
+        "select queue_code, site_code from marts.agg_queue_daily group by all order by sum(handled) desc limit 1"
+    )[0]
+    slug = "executive_overview"
+    native_filters = {
+        f"NATIVE_FILTER-{slug}-{key}": {
+            "id": f"NATIVE_FILTER-{slug}-{key}",
+            "extraFormData": {"filters": [{"col": column, "op": "IN", "val": [value]}]},
+            "filterState": {"value": [value]},
+            "ownState": {},
+        }
+        for key, column, value in (("queue", "queue_code", queue), ("site", "site_code", site))
+    }
+    open_dashboard(executive_page, superset, slug, 90_000, query=f"?native_filters={rison(native_filters)}")
+    # ground truth from the contact and queue marts, not from the serving tables the charts read
+    latest_complaint_rate = superset.query(
+        "select v from (select report_date, count(*) filter (where is_handled and complaint) "
+        "/ nullif(count(*) filter (where is_handled), 0) as v from marts.fct_contacts "
+        f"where coalesce(last_queue_code, first_queue_code) = '{queue}' and site_code = '{site}' group by 1) "
+        "where v is not null order by report_date desc limit 1"
+    )[0][0]
+    sl_total = superset.query(
+        "select sum(sl_num) / sum(sl_den) from marts.agg_queue_daily "
+        f"where queue_code = '{queue}' and site_code = '{site}'"
+    )[0][0]
+    (center_sl,) = superset.query("select sum(sl_num) / sum(sl_den) from marts.agg_center_daily")[0]
+    titles = chart_titles(slug)
+    shown = {
+        key: executive_page.locator(
+            f"[data-test='chart-grid-component'][data-test-chart-name='{titles[key]}'] .header-line"
+        )
+        .inner_text()
+        .strip()
+        for key in ("exec_complaint_rate", "exec_sl_total")
+    }
+    assert shown == {
+        "exec_complaint_rate": d3(latest_complaint_rate, ".1%"),
+        "exec_sl_total": d3(sl_total, ".1%"),
+    }
+    assert d3(sl_total, ".1%") != d3(center_sl, ".1%") or queue is None  # the filter changed the number
 
 
 def test_executive_cannot_open_sql_lab(executive_page, superset, artifacts):
