@@ -748,7 +748,14 @@ def run_suites(
     """
     config = load_config(config_path)
     required = set(config.get("required_tables") or [])
-    validator = _Validator(docs_dir)
+    validator: _Validator | None = None
+
+    def validators() -> _Validator:  # GX is imported only when some suite has rows for it
+        nonlocal validator
+        if validator is None:
+            validator = _Validator(docs_dir)
+        return validator
+
     results: list[CheckResult] = []
     suites = [
         s for s in load_suites(suites_dir) if layers is None or (s.get("meta") or {}).get("layer") in layers
@@ -771,7 +778,7 @@ def run_suites(
                 expectations.append(exp)
             by_check = {e["meta"]["check"]: e for e in expectations}
             validated = _validate_suite(
-                con, validator, name, meta, expectations, by_check, since, window_start, pushdown
+                con, validators, name, meta, expectations, by_check, since, window_start, pushdown
             )
             if validated is None:
                 target = meta.get("table") or meta.get("target", "query")
@@ -800,57 +807,82 @@ def run_suites(
                     )
                 )
         docs_index = None
-        if docs_dir is not None:
+        if docs_dir is not None and validator is not None:
             validator.context.build_data_docs(site_names=["dq_docs"])
             docs_index = docs_dir / "index.html"
+        elif docs_dir is not None and (docs_dir / "index.html").exists():
+            docs_index = docs_dir / "index.html"  # every check passed in DuckDB: the last docs stand
     finally:
         con.close()
     return QualityReport(run_id, results, docs_index)
 
 
-def _validate_suite(con, validator, name, meta, expectations, by_check, since, window_start, pushdown=True):
-    """(target, rows judged, outcome per check), or None when the suite's table does not exist."""
+DERIVED_VIEW = "_derived_frame"
+
+
+def _validate_suite(con, validators, name, meta, expectations, by_check, since, window_start, pushdown=True):
+    """(target, rows judged, outcome per check), or None when the suite's table does not exist.
+
+    ``validators()`` gives the GX validator, created (GX imported) only when a suite needs it.
+    """
     outcomes: dict[str, _Outcome] = {}
-    plan = None
-    if "frame" not in meta:
+    derived = None
+    if "frame" in meta:  # small derived frames: judged in DuckDB the same way, from a view on them
+        target, derived = read_frame(con, meta, since, window_start=window_start)
+        con = con.cursor()  # a fresh cursor: duckdb 2.0 refuses work while a result is unfinished
+        con.register(DERIVED_VIEW, derived)
+        source, (scope, universe) = DERIVED_VIEW, (Predicate("true"), Predicate("true"))
+    else:
         target = meta.get("table") or meta.get("target", "query")
         tables = [meta["table"]] if "table" in meta else meta.get("requires") or []
         if not all(_table_exists(con, t) for t in tables):
             return None
         source = _source(meta)
+        scope, universe = suite_scope(meta, since, window_start)
+    try:
         types = dict(
             con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall()
         )
-        scope, universe = suite_scope(meta, since, window_start)
+        columns = _frame_columns(types, expectations) if derived is None else list(types)
         plan = plan_pushdown(con, source, types, expectations, scope, universe) if pushdown else None
-        columns = _frame_columns(types, expectations)
-    if plan is not None:
-        try:
-            rows_checked = con.execute(
-                f"select count(*) from {source} where {scope.sql}", scope.args
-            ).fetchone()[0]
-            for part in plan:
-                part.candidates = con.execute(
-                    f"select count(*) from {source} where {part.where.sql}", part.where.args
+        if plan is not None:
+            try:
+                rows_checked = con.execute(
+                    f"select count(*) from {source} where {scope.sql}", scope.args
                 ).fetchone()[0]
-        except duckdb.Error as e:  # e.g. a value set of another type than the column: GX judges all rows
-            log.warning("%s: checks not pushed down to DuckDB (%s); reading the whole frame", name, e)
-            plan = None
-    if plan is not None:
-        for i, part in enumerate(plan):
-            definition = validator.definition(
-                name if i == 0 else f"{name}.{i}", part.expectations, {**meta, "target": target}
-            )
-            for frame in _pushdown_frames(con, source, columns, part):
-                validator.run(definition, frame, by_check, outcomes)
-        return target, rows_checked, outcomes
-    # derived frames (small by construction), and suites GX must see whole
-    wanted = None if "frame" in meta or not pushdown else columns
-    target, frame = read_frame(con, meta, since, columns=wanted, window_start=window_start)
-    if frame is None:
-        return None
-    definition = validator.definition(name, expectations, {**meta, "target": target})
-    validator.run(definition, frame, by_check, outcomes)
+                for part in plan:
+                    part.candidates = con.execute(
+                        f"select count(*) from {source} where {part.where.sql}", part.where.args
+                    ).fetchone()[0]
+            except duckdb.Error as e:  # e.g. a value set of another type than the column
+                log.warning("%s: checks not pushed down to DuckDB (%s); GX reads every row", name, e)
+                plan = None
+        if plan is not None:
+            for i, part in enumerate(plan):
+                missing = any(c not in types for e in part.expectations for c in referenced_columns(e))
+                if part.candidates == 0 and not missing:
+                    # DuckDB found no row any of these expectations could fail on: they pass with
+                    # 0 unexpected, exactly what GX returns on such a frame, without its overhead
+                    for e in part.expectations:
+                        outcomes[e["meta"]["check"]] = _Outcome(unexpected=0)
+                    continue
+                definition = validators().definition(
+                    name if i == 0 else f"{name}.{i}", part.expectations, {**meta, "target": target}
+                )
+                for frame in _pushdown_frames(con, source, columns, part):
+                    validators().run(definition, frame, by_check, outcomes)
+            return target, rows_checked, outcomes
+    finally:
+        if derived is not None:
+            con.close()
+    # suites whose expectations need every row (and the whole-frame reference)
+    if derived is None:
+        wanted = columns if pushdown else None
+        target, frame = read_frame(con, meta, since, columns=wanted, window_start=window_start)
+    else:
+        frame = derived
+    definition = validators().definition(name, expectations, {**meta, "target": target})
+    validators().run(definition, frame, by_check, outcomes)
     return target, len(frame), outcomes
 
 
