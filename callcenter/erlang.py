@@ -303,41 +303,52 @@ def _served_within_many(stage, theta, t_end, size):
     stage, theta, t_end, size, steps = stage[order], theta[order], t_end[order], size[order], steps[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(steps > 0, t_end / steps, 0.0)
-    half_h, sixth_h = (h / 2)[:, None], (h / 6)[:, None]
+    half_h, full_h, sixth_h = (h / 2)[:, None], h[:, None], (h / 6)[:, None]
     th = theta[:, None]
     widest = np.maximum.accumulate(size)  # columns needed by the first k rows (sorted by steps)
     u = np.zeros_like(stage)
+    # preallocated work arrays: the same operations as the scalar RK4, written into buffers
+    k1, k2, k3, k4, y, scratch = (np.empty_like(stage) for _ in range(6))
     active = len(steps)
     for k in range(int(steps.max(initial=0))):
         while active and steps[active - 1] <= k:
             active -= 1
-        cols = int(widest[active - 1])
-        s, t = stage[:active, :cols], th[:active]
-
-        def deriv(v, s=s, t=t):
-            ahead = np.empty_like(v)
-            ahead[:, 0] = 1.0
-            ahead[:, 1:] = v[:, :-1]
-            return s * (ahead - v) - t * v
-
-        v = u[:active, :cols]
-        k1 = deriv(v)
-        k2 = deriv(v + half_h[:active] * k1)
-        k3 = deriv(v + half_h[:active] * k2)
-        k4 = deriv(v + h[:active, None] * k3)
-        u[:active, :cols] = v + sixth_h[:active] * (k1 + 2 * k2 + 2 * k3 + k4)
+        cut = (slice(0, active), slice(0, int(widest[active - 1])))
+        s, t, v, y_, sc = stage[cut], th[:active], u[cut], y[cut], scratch[cut]
+        d1, d2, d3, d4 = k1[cut], k2[cut], k3[cut], k4[cut]
+        _deriv_into(v, s, t, d1, sc)
+        np.add(v, np.multiply(half_h[:active], d1, out=y_), out=y_)
+        _deriv_into(y_, s, t, d2, sc)
+        np.add(v, np.multiply(half_h[:active], d2, out=y_), out=y_)
+        _deriv_into(y_, s, t, d3, sc)
+        np.add(v, np.multiply(full_h[:active], d3, out=y_), out=y_)
+        _deriv_into(y_, s, t, d4, sc)
+        # u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), left to right as in the scalar code
+        np.add(d1, np.multiply(2, d2, out=y_), out=y_)
+        np.add(y_, np.multiply(2, d3, out=sc), out=y_)
+        np.add(y_, d4, out=y_)
+        np.add(v, np.multiply(sixth_h[:active], y_, out=y_), out=v)
     out = np.empty_like(u)
     out[order] = u
     return out
 
 
+def _deriv_into(v, stage, theta, out, scratch):
+    """out = stage * (ahead - v) - theta * v with ahead = (1, v_0, ..., v_{n-2}), row by row."""
+    np.subtract(1.0, v[:, 0], out=scratch[:, 0])
+    np.subtract(v[:, :-1], v[:, 1:], out=scratch[:, 1:])
+    np.multiply(stage, scratch, out=out)
+    np.subtract(out, np.multiply(theta, v, out=scratch), out=out)
+
+
 def required_agents_a_many(arrival_rate_s, aht_s, patience_s, target_sl, threshold_s, start_agents, window=2):
     """Smallest N >= 1 whose Erlang A service level meets the target, for arrays of intervals.
 
-    Like `required_agents_a`, a row starts at `start_agents` (Erlang C's N, usually within one or
-    two of the answer) and relies on SL growing with N: each round probes the `window` next
-    candidates of every unsettled row in one matrix pass, downward while they meet the target and
-    upward while they miss it. Returns (agents, p_abandon at those agents).
+    Like `required_agents_a`, a row starts from `start_agents` (Erlang C's N) and relies on SL
+    growing with N. Abandonment usually saves one or two agents, so the first round probes N - 1
+    and N - 2; each round probes, for every unsettled row in one matrix pass, the `window` next
+    candidates downward while they meet the target, or the next one upward while they miss it.
+    Returns (agents, p_abandon at those agents).
     """
     lam, aht, patience, target, threshold = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (arrival_rate_s, aht_s, patience_s, target_sl, threshold_s))
@@ -350,10 +361,11 @@ def required_agents_a_many(arrival_rate_s, aht_s, patience_s, target_sl, thresho
     open_rows = np.arange(rows)
     while len(open_rows):
         lo, hi = fails_at[open_rows], meets_at[open_rows]
-        first = np.where(hi > 0, hi - 1, np.where(lo > 0, lo + 1, start[open_rows]))
-        step = np.where(hi > 0, -1, np.where(lo > 0, 1, -1))
-        probes = first[:, None] + step[:, None] * np.arange(window)
+        first = np.where(hi > 0, hi - 1, np.where(lo > 0, lo + 1, np.maximum(1, start[open_rows] - 1)))
+        upward = (hi < 0) & (lo > 0)
+        probes = first[:, None] + np.where(upward, 1, -1)[:, None] * np.arange(window)
         useful = (probes > lo[:, None]) & ((hi[:, None] < 0) | (probes < hi[:, None])) & (probes <= 10_000)
+        useful[upward, 1:] = False
         r, k = np.nonzero(useful)
         row = open_rows[r]
         n = probes[r, k]
