@@ -217,6 +217,46 @@ def insert_new(
     return int(loaded), int(valid - loaded)
 
 
+def insert_new_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    stage: str,
+    *,
+    order_by: str,
+    loaded_at: datetime,
+    where: str = "reject_reason is null",
+) -> dict[int, int]:
+    """insert_new for a batch of files: `stage` has per-row `_file` (load order) and `source_file`.
+
+    A key's first row by `order_by` wins across the whole batch, as loading the files in turn
+    would decide. Returns rows loaded per `_file`."""
+    key = NATURAL_KEYS[table]
+    columns = [c for c, _ in RAW_TABLES[table]]
+    keys = ", ".join(key)
+    con.execute(
+        f"""create or replace temp table _first_of_key as
+            select * from {stage} where {where}
+            qualify row_number() over (partition by {keys} order by {order_by}) = 1"""
+    )
+    match = " and ".join(f"t.{k} = r.{k}" for k in key)
+    in_range = key_range_filter(con, "_first_of_key", key)
+    con.execute(
+        f"""create or replace temp table _new_rows as
+            select r.* from _first_of_key r
+            anti join (select {keys} from raw.{table} t where {in_range}) t on {match}"""
+    )
+    col_list = ", ".join(columns)
+    con.execute(
+        f"""insert into raw.{table} ({col_list}, source_file, source_line, loaded_at)
+            select {col_list}, source_file, source_line, ? from _new_rows order by _file, source_line""",
+        [loaded_at],
+    )
+    loaded = dict(con.execute("select _file, count(*) from _new_rows group by _file").fetchall())
+    con.execute("drop table _first_of_key")
+    con.execute("drop table _new_rows")
+    return {int(k): int(v) for k, v in loaded.items()}
+
+
 def _relative(path: Path, relative_to: Path | None) -> str:
     if relative_to is not None:
         try:
@@ -304,11 +344,12 @@ def _load_one(
     fmt: str,
     mapping: Path | None,
     relative_to: Path | None,
+    sha: str | None = None,
 ) -> FileResult:
     from ingestion.detect import detect_format
 
     source_file = _relative(path, relative_to)
-    sha = sha256_file(path)
+    sha = sha or sha256_file(path)
     seen = _already_loaded(con, sha, path.name)
     if seen is not None:
         seen_path, seen_source, seen_format = seen
@@ -359,6 +400,103 @@ def _load_one(
     )
 
 
+# Canonical files load in batches of up to this many files / bytes (one scan, one dedupe, one
+# transaction); memory stays bounded because DuckDB spills beyond the memory limit.
+BATCH_MAX_FILES = 64
+BATCH_MAX_BYTES = 512 << 20
+
+
+def _batch_candidate(con, path: Path, fmt: str, mapping: Path | None, relative_to: Path | None):
+    """(raw table, BatchFile, sha256) for a canonical file that is not loaded yet and whose header
+    the batch path accepts; None sends the file down the per-file path."""
+    from ingestion.detect import detect_format
+    from ingestion.readers.canonical import BatchFile, batch_header
+
+    if mapping is not None or fmt not in ("auto", "canonical"):
+        return None
+    source_file = _relative(path, relative_to)
+    try:
+        if fmt == "auto" and detect_format(path, source_file, None) != "canonical":
+            return None
+    except IngestError:
+        return None
+    found = batch_header(path)
+    if found is None:
+        return None
+    sha = sha256_file(path)
+    if _already_loaded(con, sha, path.name) is not None:
+        return None
+    table, header, is_parquet = found
+    return table, BatchFile(path, source_file, header, is_parquet, table), sha
+
+
+def _fits(batch: list, table: str, bf, sha: str) -> bool:
+    """Can `bf` join `batch`: same raw table, the batch's one CSV header (or Parquet column set),
+    not the same file content and name twice (the second is `already_loaded`), within the caps."""
+    if batch[0][0].table != table or len(batch) >= BATCH_MAX_FILES:
+        return False
+    if sum(b.path.stat().st_size for b, _ in batch) + bf.path.stat().st_size > BATCH_MAX_BYTES:
+        return False
+    for other, other_sha in batch:
+        if other_sha == sha and other.path.name == bf.path.name:
+            return False
+        if other.is_parquet == bf.is_parquet:
+            same = other.header == bf.header if not bf.is_parquet else set(other.header) == set(bf.header)
+            if not same:
+                return False
+    return True
+
+
+def _load_batch(
+    con: duckdb.DuckDBPyConnection, batch: list, pseudonymiser: Pseudonymiser
+) -> list[FileResult] | None:
+    """Load canonical files of one raw table in one transaction (readers.canonical.read_batch).
+    Each file still gets its own manifest line and row accounting; the batch's time is shared
+    among them by rows read. None (rolled back): load them one by one instead."""
+    from ingestion.readers.canonical import BatchFallback, read_batch
+
+    files = [bf for bf, _ in batch]
+    table = files[0].table
+    started = utc_now()
+    con.execute("begin transaction")
+    try:
+        read_batch(con, table, files, pseudonymiser, started)
+        for bf in files:
+            c = bf.counts
+            if c.rows_read != c.rows_loaded + c.rows_quarantined + c.rows_duplicate or c.rows_duplicate < 0:
+                raise BatchFallback(f"{bf.source_file}: row accounting broken in the batch")
+        finished = utc_now()
+        total_rows = max(sum(bf.counts.rows_read for bf in files), 1)
+        share_start, done_rows = started, 0
+        for bf, sha in batch:
+            done_rows += bf.counts.rows_read
+            share_end = started + (finished - started) * (done_rows / total_rows)
+            c = bf.counts
+            c.notes.append(f"loaded in a batch of {len(files)} files")
+            con.execute(
+                "insert into raw.file_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    bf.source_file, sha, table, "canonical", c.rows_read, c.rows_loaded,
+                    c.rows_quarantined, c.rows_duplicate, "loaded", "; ".join(c.notes), share_start, share_end,
+                ],
+            )  # fmt: skip
+            share_start = share_end
+        con.execute("commit")
+    except (BatchFallback, duckdb.Error, IngestError):
+        _rollback(con)
+        return None
+    except BaseException:
+        _rollback(con)
+        raise
+    return [
+        FileResult(
+            bf.path, table, "canonical", sha, "loaded", bf.counts.rows_read, bf.counts.rows_loaded,
+            bf.counts.rows_quarantined, bf.counts.rows_duplicate, "; ".join(bf.counts.notes), dict(bf.counts.tables),
+        )
+        for bf, sha in batch
+    ]  # fmt: skip
+
+
 def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     warehouse_path = Path(warehouse_path)
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
@@ -394,11 +532,47 @@ def ingest_paths(
         from ingestion.progress import FileProgress
 
         with FileProgress(len(files), enabled=progress) as bar:
+            batch: list = []
+
+            def flush() -> None:
+                if len(batch) == 1:
+                    bf, sha = batch[0]
+                    bar.start(bf.path)
+                    results.append(
+                        _load_one(con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha)
+                    )
+                    bar.done(results[-1].rows_read)
+                elif batch:
+                    bar.start(batch[0][0].path)
+                    loaded = _load_batch(con, batch, pseudonymiser)
+                    if loaded is None:  # something only the per-file path decides: file by file
+                        for bf, sha in batch:
+                            bar.start(bf.path)
+                            results.append(
+                                _load_one(
+                                    con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha
+                                )
+                            )
+                            bar.done(results[-1].rows_read)
+                    else:
+                        for r in loaded:
+                            results.append(r)
+                            bar.done(r.rows_read)
+                batch.clear()
+
             for path in files:
-                bar.start(path)
-                result = _load_one(con, path, hmac_key, pseudonymiser, fmt, mapping, relative_to)
-                results.append(result)
-                bar.done(result.rows_read)
+                joinable = _batch_candidate(con, path, fmt, mapping, relative_to)
+                if joinable is None:
+                    flush()
+                    bar.start(path)
+                    results.append(_load_one(con, path, hmac_key, pseudonymiser, fmt, mapping, relative_to))
+                    bar.done(results[-1].rows_read)
+                    continue
+                table, bf, sha = joinable
+                if batch and not _fits(batch, table, bf, sha):
+                    flush()
+                batch.append((bf, sha))
+            flush()
         if any(r.status == "loaded" for r in results):
             con.execute("checkpoint")
     finally:

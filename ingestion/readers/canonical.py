@@ -7,6 +7,7 @@ quarantine reason), a distinct-caller map for pseudonymisation, then an anti-joi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -335,3 +336,174 @@ def _csv_rejects(ctx: FileContext, table: str) -> tuple[int, str]:
     thresholds = [int(line) - 2 - i for i, (line, *_rest) in enumerate(rejects)]
     shift = " + ".join(f"({_ROW_ORDINAL} >= {t})::int" for t in thresholds)
     return len(rejects), f"{_ROW_ORDINAL} + 2 + {shift}"
+
+
+# --- Many files of one kind in one pass ------------------------------------------------------
+
+
+class BatchFallback(Exception):
+    """The batch met something the per-file path handles (a malformed line, a damaged file):
+    the caller rolls the batch back and loads its files one by one."""
+
+
+@dataclass
+class BatchFile:
+    path: Path
+    source_file: str
+    header: list[str]
+    is_parquet: bool
+    table: str  # contact_segments | agent_states
+    counts: Counts = field(default_factory=lambda: Counts(source=""))
+
+
+def batch_header(path: Path) -> tuple[str, list[str], bool] | None:
+    """(raw table, header, is_parquet) when the file can join a batch: a readable header that the
+    per-file reader would accept as is. None: load it alone (that path names its problem)."""
+    is_parquet = path.suffix.lower() == ".parquet"
+    try:
+        if is_parquet:
+            con = duckdb.connect()
+            try:
+                header = [
+                    r[0]
+                    for r in con.execute(
+                        "select column_name from (describe select * from read_parquet(?))", [str(path)]
+                    ).fetchall()
+                ]
+            finally:
+                con.close()
+        else:
+            with path.open("rb") as f:
+                f.read(65536).split(b"\n", 1)[0].decode("utf-8-sig")
+            header = csv_header(path)
+    except (duckdb.Error, UnicodeDecodeError, OSError):
+        return None
+    is_segments = CANONICAL_SEGMENT_MARKERS <= set(header)
+    table, required = (
+        ("contact_segments", SEGMENT_REQUIRED) if is_segments else ("agent_states", STATE_REQUIRED)
+    )
+    if any(c not in header for c in required) or len(set(header)) != len(header) or "caller_key" in header:
+        return None
+    return table, header, is_parquet
+
+
+def _quote(p: Path) -> str:
+    return "'" + str(p).replace("'", "''") + "'"
+
+
+def read_batch(
+    con: duckdb.DuckDBPyConnection, table: str, files: list[BatchFile], pseudonymiser, loaded_at
+) -> None:
+    """Load `files` (one kind; CSVs sharing one header) with one scan, one validation, one dedupe
+    and one insert; each file's Counts are filled in. Same rules, reasons and row accounting as
+    read(): within the batch a key's first row wins in file order, as loading them in turn would.
+    Raises BatchFallback for anything the per-file path must decide (malformed lines, encoding,
+    truncation, unreadable files)."""
+    is_segments = table == "contact_segments"
+    wanted, build_sql = (SEGMENT_COLUMNS, _segment_sql) if is_segments else (STATE_COLUMNS, _state_sql)
+    csvs = [f for f in files if not f.is_parquet]
+    parquets = [f for f in files if f.is_parquet]
+    parts = []
+    if csvs:
+        header = csvs[0].header
+        cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
+        exprs = [f'"{c}"' if c in header else f"null::varchar as {c}" for c in wanted]
+        parts.append(
+            f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
+                from read_csv([{", ".join(_quote(f.path) for f in csvs)}], auto_detect=false, header=true,
+                     delim=',', quote='"', escape='"', columns={{{cols}}}, strict_mode=true,
+                     null_padding=false, ignore_errors=true, store_rejects=true,
+                     rejects_table='_csv_rejects', rejects_scan='_csv_reject_scans', filename=true)"""
+        )
+    if parquets:
+        present = set().union(*(f.header for f in parquets))
+        exprs = [
+            f'cast("{c}" as varchar) as {c}' if c in present else f"null::varchar as {c}" for c in wanted
+        ]
+        parts.append(
+            f"""select {", ".join(exprs)}, filename as _path, file_row_number + 1 as _line
+                from read_parquet([{", ".join(_quote(f.path) for f in parquets)}], filename=true,
+                     file_row_number=true, union_by_name=true)"""
+        )
+    for t in ("_csv_rejects", "_csv_reject_scans"):
+        con.execute(f"drop table if exists {t}")
+    tz = source_time_zone(table)
+    con.execute(f"set TimeZone = '{tz}'")
+    try:
+        con.execute(
+            f"create or replace temp table _canon as {build_sql(' union all '.join(parts), ', _path, _line', tz)}"
+        )
+    except duckdb.Error as e:
+        raise BatchFallback(str(e).splitlines()[0]) from None
+    finally:
+        try:
+            con.execute("set TimeZone = 'UTC'")
+        except duckdb.Error:
+            pass
+    if csvs and con.execute("select count(*) from _csv_rejects").fetchone()[0]:
+        raise BatchFallback("malformed lines")
+    # The batch's files in load order; a CSV row's line = its position in its file + 2 (header).
+    con.execute(
+        "create or replace temp table _batch_files (_path varchar, _file integer, source_file varchar)"
+    )
+    con.executemany(
+        "insert into _batch_files values (?, ?, ?)",
+        [(str(f.path), i, f.source_file) for i, f in enumerate(files)],
+    )
+    got = {r[0] for r in con.execute("select distinct _path from _canon").fetchall()}
+    known = {str(f.path) for f in files}
+    if not got <= known:  # DuckDB spelled a path differently: per-file lineage would be lost
+        raise BatchFallback("file names differ")
+    line = "coalesce(s._line, s.rowid - min(s.rowid) over (partition by s._path) + 2)"
+    if is_segments:
+        pseudonymiser.map_table(
+            con, "select caller_number from _canon where reject_reason is null", "_caller_map"
+        )
+        cols = [c for c in SEGMENT_COLUMNS if c != "caller_number"]
+        con.execute(
+            f"""create or replace temp table _final as
+                select {", ".join("s." + c for c in cols if c != "caller_key")}, m.caller_key,
+                       coalesce(s.reject_reason, m.caller_problem) as reject_reason,
+                       case when s.reject_reason is null and m.caller_problem is not null
+                            then 'contact_id=' || s.contact_id || ',caller_number=<masked>'
+                            else s.raw_record end as raw_record,
+                       {line} as source_line, b._file, b.source_file
+                from _canon s left join _caller_map m on s.caller_number = m.number
+                join _batch_files b on b._path = s._path"""
+        )
+        con.execute("drop table _caller_map")
+    else:
+        con.execute(
+            f"""create or replace temp table _final as
+                select s.* exclude (_path, _line), {line} as source_line, b._file, b.source_file
+                from _canon s join _batch_files b on b._path = s._path"""
+        )
+    con.execute(
+        """insert into raw.quarantine
+           select ?, source_file, source_line, reject_reason, raw_record, ? from _final
+           where reject_reason is not null""",
+        [table, loaded_at],
+    )
+    from ingestion.loader import insert_new_rows
+
+    loaded = insert_new_rows(con, table, "_final", order_by="_file, source_line", loaded_at=loaded_at)
+    per_file = {
+        r[0]: r[1:]
+        for r in con.execute(
+            """select f._file, count(s._file), count(s._file) filter (where s.reject_reason is not null)
+               from _batch_files f left join _final s on s._file = f._file group by f._file"""
+        ).fetchall()
+    }
+    for i, f in enumerate(files):
+        read_rows, quarantined = per_file.get(i, (0, 0))
+        n_loaded = loaded.get(i, 0)
+        c = f.counts
+        c.source = table
+        c.rows_read, c.rows_quarantined, c.rows_loaded = read_rows, quarantined, n_loaded
+        c.rows_duplicate = read_rows - quarantined - n_loaded
+        c.add_table(table, n_loaded)
+        extra = sorted(set(f.header) - set(wanted) - {"caller_key"})
+        if extra:
+            c.notes.append(f"ignored columns {extra}")
+    for t in ("_final", "_canon", "_batch_files", "_csv_rejects", "_csv_reject_scans"):
+        con.execute(f"drop table if exists {t}")
