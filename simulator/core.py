@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from simulator.engine import (
 from simulator.states import ACW, AVAILABLE, ON_CONTACT, StateBuilder
 from simulator.truth import TruthWriter
 
+PROCESS_WRITER_MIN_CONTACTS = 30_000  # a day this big pays for a writer process's start-up (~1-2 s)
 CHUNK_TZ_OFFSET_S = 8 * 3600  # files are cut at Asia/Shanghai midnight (the main site; no DST)
 
 
@@ -122,7 +124,6 @@ def simulate(
     truth_seg_dir = truth / "segments"
     if truth_seg_dir.exists():
         shutil.rmtree(truth_seg_dir)
-    truth_writer = TruthWriter(truth, queues, t0_all, telephony)
     files: list[Path] = []
     n_segments = n_states = n_responses = 0
     first_entry_of: dict[int, int] = {}
@@ -131,9 +132,19 @@ def simulate(
     handle_by_agent = np.zeros(center.n)
     avail_by_agent = np.zeros(center.n)
     bar = _progress(progress, days)
-    writer = ThreadPoolExecutor(max_workers=1)
+    writer_args = (center, telephony, landing, truth, seed, t0_all)
+    expected_per_day = sum(q.behaviour.weekday_volume for q in queues) * scale
+    if expected_per_day >= PROCESS_WRITER_MIN_CONTACTS:
+        # a second process renders and writes day d while this one simulates day d + 1 (2 cores busy)
+        writer = ProcessPoolExecutor(
+            max_workers=1, mp_context=get_context("fork"), initializer=_worker_init, initargs=writer_args
+        )
+        write_day, close_writer = _worker_write, _worker_close
+    else:  # small runs: a thread (no process start-up); the files are the same
+        writer = ThreadPoolExecutor(max_workers=1)
+        local = ChunkWriter(*writer_args)
+        write_day, close_writer = local.write, local.close
     writing = None
-    carry: dict = {"ctr_redeliver": []}
     try:
         for c in range(days):
             day = start + timedelta(days=c)
@@ -154,20 +165,7 @@ def simulate(
             # rendering and writing overlap the next day's queueing (pyarrow releases the GIL)
             if writing is not None:
                 files += writing.result()
-            writing = writer.submit(
-                _write_chunk,
-                center,
-                telephony,
-                landing,
-                truth_writer,
-                seed,
-                c,
-                day,
-                seg,
-                rows,
-                first_entry,
-                carry,
-            )
+            writing = writer.submit(write_day, c, day, seg, rows, first_entry)
             survey_buffer.append(
                 exports.survey_responses(_survey_contacts(center, seg, first_entry, telephony), rng_survey)
             )
@@ -181,6 +179,7 @@ def simulate(
                 bar.advance(bar.task_ids[0])
         if writing is not None:
             files += writing.result()
+        truth_files, contacts = writer.submit(close_writer).result()
     finally:
         writer.shutdown(wait=True)
         if bar:
@@ -190,8 +189,6 @@ def simulate(
     files += exports.write_schedules(center, landing, start, end)
     occupancy = _team_occupancy(center, handle_by_agent, avail_by_agent)
     files += exports.write_stress_survey(center, landing, end, occupancy, np.random.default_rng([seed, 9]))
-    truth_files = truth_writer.close()
-    contacts = truth_writer.contacts
     if dirty:
         from simulator.faults import inject_faults
 
@@ -209,47 +206,72 @@ def simulate(
     return summary
 
 
-def _write_chunk(
-    center, telephony, landing: Path, truth, seed: int, c: int, day: date, seg, rows, first_entry, carry
-) -> list[Path]:
-    """Render one day's calls and agent states to landing, and its segments to truth."""
-    rng = np.random.default_rng([seed, 6, c])  # per day, so rendering order never matters
-    stamp = day.isoformat()
-    queues = center.queues
-    files = []
-    if telephony == "canonical":
-        ext = "parquet" if c % 5 == 2 else "csv"
-        path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
-        render.write_segments(center, seg, rng, path)
+class ChunkWriter:
+    """Renders each day's calls and agent states to landing and the ground truth (days in order)."""
+
+    def __init__(self, center, telephony: str, landing: Path, truth: Path, seed: int, t0_all: int):
+        self.center, self.telephony, self.landing, self.seed = center, telephony, landing, seed
+        self.truth = TruthWriter(truth, center.queues, t0_all, telephony)
+        self.ctr_redeliver: list[dict] = []
+
+    def close(self) -> tuple[list[Path], int]:
+        return self.truth.close(), self.truth.contacts
+
+    def write(self, c: int, day: date, seg, rows, first_entry) -> list[Path]:
+        center, telephony, landing = self.center, self.telephony, self.landing
+        rng = np.random.default_rng([self.seed, 6, c])  # per day, so rendering order never matters
+        stamp = day.isoformat()
+        queues = center.queues
+        files = []
+        if telephony == "canonical":
+            ext = "parquet" if c % 5 == 2 else "csv"
+            path = landing / "contact_segments" / f"contact_segments_{stamp}.{ext}"
+            render.write_segments(center, seg, rng, path)
+            files.append(path)
+        elif telephony == "asterisk":
+            parts = render.queue_log_lines(center, seg, first_entry, rng)
+            parts += render.agent_queue_log_lines(center, rows)
+            path = landing / "asterisk" / f"queue_log-{day:%Y%m%d}"
+            render.write_queue_log(path, parts, c == 0)
+            files.append(path)
+            cdr = render.cdr_rows(center, seg, first_entry, queues[0].tz)
+            path = landing / "asterisk" / f"Master-{day:%Y%m%d}.csv"
+            path.write_text("\n".join(cdr) + ("\n" if cdr else ""), encoding="utf-8")
+            files.append(path)
+        else:
+            records = render.ctr_records(center, seg, first_entry)
+            again = rng.random(len(records)) < 0.03
+            late = [dict(r) for r, a in zip(records, again, strict=True) if a]
+            for r in late:  # re-delivered with a newer LastUpdateTimestamp (e.g. attributes updated)
+                bumped = pd.Timestamp(r["LastUpdateTimestamp"]) + pd.Timedelta(hours=int(rng.integers(1, 6)))
+                r["LastUpdateTimestamp"] = bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
+                r["Attributes"] = {**r["Attributes"], "wrapup_updated": "true"}
+            path = landing / "amazon_connect" / f"ctr_{stamp}.jsonl"
+            render.write_jsonl(path, self.ctr_redeliver + records)
+            files.append(path)
+            self.ctr_redeliver = late
+        ext = "parquet" if c % 4 == 3 else "csv"
+        path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
+        render.write_states(center, rows, path)
         files.append(path)
-    elif telephony == "asterisk":
-        parts = render.queue_log_lines(center, seg, first_entry, rng)
-        parts += render.agent_queue_log_lines(center, rows)
-        path = landing / "asterisk" / f"queue_log-{day:%Y%m%d}"
-        render.write_queue_log(path, parts, c == 0)
-        files.append(path)
-        cdr = render.cdr_rows(center, seg, first_entry, queues[0].tz)
-        path = landing / "asterisk" / f"Master-{day:%Y%m%d}.csv"
-        path.write_text("\n".join(cdr) + ("\n" if cdr else ""), encoding="utf-8")
-        files.append(path)
-    else:
-        records = render.ctr_records(center, seg, first_entry)
-        again = rng.random(len(records)) < 0.03
-        late = [dict(r) for r, a in zip(records, again, strict=True) if a]
-        for r in late:  # re-delivered with a newer LastUpdateTimestamp (e.g. attributes updated)
-            bumped = pd.Timestamp(r["LastUpdateTimestamp"]) + pd.Timedelta(hours=int(rng.integers(1, 6)))
-            r["LastUpdateTimestamp"] = bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
-            r["Attributes"] = {**r["Attributes"], "wrapup_updated": "true"}
-        path = landing / "amazon_connect" / f"ctr_{stamp}.jsonl"
-        render.write_jsonl(path, carry["ctr_redeliver"] + records)
-        files.append(path)
-        carry["ctr_redeliver"] = late
-    ext = "parquet" if c % 4 == 3 else "csv"
-    path = landing / "agent_states" / f"agent_states_{stamp}.{ext}"
-    render.write_states(center, rows, path)
-    files.append(path)
-    truth.add_day(c, stamp, center, seg, first_entry)
-    return files
+        self.truth.add_day(c, stamp, center, seg, first_entry)
+        return files
+
+
+_WORKER: ChunkWriter | None = None
+
+
+def _worker_init(*args) -> None:
+    global _WORKER
+    _WORKER = ChunkWriter(*args)
+
+
+def _worker_write(*args) -> list[Path]:
+    return _WORKER.write(*args)
+
+
+def _worker_close() -> tuple[list[Path], int]:
+    return _WORKER.close()
 
 
 def _scale_for_agents(queues, agents: int, start: date, days: int, seed: int) -> float:

@@ -27,6 +27,9 @@ KINDS = ("new", "transfer", "repeat")
 WEEK_S = 7 * 86400
 LOOKAHEAD_DAYS = 8
 INTERVAL_S = 1800
+# dictionary-encode only the columns with few distinct values (ids would only cost time)
+LOW_CARDINALITY = ["queue_code", "site_code", "kind", "agent_id", "outcome", "transfer_to_queue", "first_queue_code",
+                   "final_outcome"]  # fmt: skip
 CONTACT_COLUMNS = (
     "contact", "seq", "q", "t", "end", "agent", "wait", "resolved", "complaint", "outcome", "kind",
     "caller", "first_entry",
@@ -144,7 +147,7 @@ class TruthWriter:
             }
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
+        pq.write_table(table, path, use_dictionary=LOW_CARDINALITY)
 
     # ------------------------------------------------------------------ intervals
     def _intervals(self, seg) -> pd.DataFrame:
@@ -251,7 +254,7 @@ class TruthWriter:
             m = day == d
             part = {k: v[m] for k, v in contacts.items()}
             if int(d) in self.pending:
-                part = {k: np.concatenate([self.pending[int(d)][k], part[k]]) for k in part}
+                part = {k: np.concatenate([self.pending[int(d)][k], part[k]]) for k in contacts}
             self.pending[int(d)] = part
 
     def _flush(self, final: bool) -> None:
@@ -265,7 +268,7 @@ class TruthWriter:
 
     def _write_contacts(self, d: int, p: dict[str, np.ndarray]) -> None:
         order = np.lexsort((p["contact"], p["first_entry"]))
-        p = {k: v[order] for k, v in p.items()}
+        p = {k: v[order] for k, v in p.items() if k != "_by_caller"}
         withheld = is_withheld(p["caller"])
         nxt = self._next_contact(d, p)
         repeat = (nxt >= 0) & (nxt <= p["first_entry"] + WEEK_S) & ~withheld
@@ -299,32 +302,43 @@ class TruthWriter:
             schema=_CONTACTS_SCHEMA,
         )
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.contacts_path, _CONTACTS_SCHEMA)
+            self.writer = pq.ParquetWriter(
+                self.contacts_path, _CONTACTS_SCHEMA, use_dictionary=LOW_CARDINALITY
+            )
         self.writer.write_table(table)
         self.contacts += table.num_rows
 
     def _next_contact(self, d: int, p: dict[str, np.ndarray]) -> np.ndarray:
-        """First entry of the same caller's next contact (ordered by first entry, contact) within the look-ahead."""
+        """First entry of the same caller's next contact (ordered by first entry, contact) within the look-ahead.
+
+        ``p`` is in (first entry, contact) order, so a stable sort by caller keeps that order per caller.
+        """
         nxt = np.full(len(p["caller"]), -1, dtype=np.int64)
-        order = np.lexsort((p["contact"], p["first_entry"], p["caller"]))
+        order = np.argsort(p["caller"], kind="stable")
         caller_s, entry_s = p["caller"][order], p["first_entry"][order]
-        same_next = np.r_[caller_s[1:] == caller_s[:-1], False]
-        nxt[order[:-1][same_next[:-1]]] = entry_s[1:][same_next[:-1]]
+        same = caller_s[1:] == caller_s[:-1]
+        nxt[order[:-1][same]] = entry_s[1:][same]
         for later in range(d + 1, d + LOOKAHEAD_DAYS + 1):
             if later not in self.pending:
                 continue
             todo = np.flatnonzero(nxt < 0)
             if not len(todo):
                 break
-            lp = self.pending[later]
-            o = np.lexsort((lp["contact"], lp["first_entry"], lp["caller"]))
-            cs, es = lp["caller"][o], lp["first_entry"][o]
+            cs, es = self._by_caller(later)
             pos = np.searchsorted(cs, p["caller"][todo])
             ok = pos < len(cs)
             hit = np.zeros(len(todo), bool)
             hit[ok] = cs[pos[ok]] == p["caller"][todo][ok]
             nxt[todo[hit]] = es[pos[hit]]
         return nxt
+
+    def _by_caller(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """A pending day's (caller, earliest first entry) pairs sorted by caller (cached until the day is written)."""
+        part = self.pending[d]
+        if "_by_caller" not in part or part["_by_caller"][0] != len(part["caller"]):
+            o = np.lexsort((part["first_entry"], part["caller"]))
+            part["_by_caller"] = (len(part["caller"]), part["caller"][o], part["first_entry"][o])
+        return part["_by_caller"][1], part["_by_caller"][2]
 
 
 _CONTACTS_SCHEMA = pa.schema(
