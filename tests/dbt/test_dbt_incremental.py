@@ -5,10 +5,13 @@ loaded_at)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from callcenter.pipeline import PRODUCTION_DBT_BUILD_ARGS
 
 from .conftest import NOT_MINE, query, run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
@@ -71,4 +74,115 @@ def test_new_day_and_late_row_match_full_rebuild(tmp_path: Path) -> None:
             )""",
         )[0][0]
         rows = query(warehouse, f"select count(*) from marts.{table}")[0][0]
+        assert rows > 0 and diff == 0, table
+
+
+# ------------------------------------------------------------------------------------------------
+# Incremental FCR: a new day recomputes only the trailing FCR window (macros/fcr_incremental.sql).
+
+FCR_CHAIN = [
+    "int_contacts_assembled",
+    "int_contacts_repeat_flagged",
+    "fct_contacts",
+    "agg_fcr_daily",
+    "agg_csat_daily",
+]
+SCHEMA = {"int_contacts_assembled": "intermediate", "int_contacts_repeat_flagged": "intermediate"}
+
+
+def _build_fcr_chain(data_dir: Path, *extra: str) -> dict:
+    """`dbt build` of the FCR chain as production runs it (no unit tests); returns run_results."""
+    select = ["--select", "+agg_fcr_daily", "+agg_csat_daily", "--exclude", *NOT_MINE]
+    result = run_dbt(data_dir, "build", *PRODUCTION_DBT_BUILD_ARGS, *select, *extra)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return json.loads((data_dir / "dbt_target" / "run_results.json").read_text())
+
+
+def _survey(contact_id: str, csat: int, at: datetime) -> dict:
+    return {
+        "contact_id": contact_id,
+        "responded_at": at,
+        "csat": csat,
+        "nps": 9,
+        "resolved": True,
+        "comment": None,
+        "source_file": "landing/customer_surveys/fixture.csv",
+        "source_line": 1,
+        "loaded_at": at,
+    }
+
+
+def test_fcr_new_day_recomputes_trailing_window_like_full_refresh(tmp_path: Path) -> None:
+    data_dir = tmp_path / "instance"
+    warehouse = data_dir / "warehouse" / "warehouse.duckdb"
+    ensure_raw_tables(warehouse)
+    first_load, second_load = datetime(2026, 3, 13, 1), datetime(2026, 3, 14, 1)
+    history = [
+        # b-old: handled 12 days before B calls again (outside W = 7): stays resolved, but its
+        # next_contact_ts becomes the new contact.
+        _seg("b-old", "presales", "2026-03-01 04:00:00", "answered", 5, caller="k-b", talk=60),
+        # d: window ends 03-12 05:00, after the first data end (pending), before the second (resolved).
+        _seg("d", "presales", "2026-03-05 05:00:00", "answered", 5, caller="k-d", talk=60),
+        # a: handled 03-10; A calls again on the new day, within W: becomes a repeat three days back.
+        _seg("a", "presales", "2026-03-10 04:00:00", "answered", 5, caller="k-a", talk=60),
+        _seg("c", "presales", "2026-03-11 04:00:00", "answered", 5, caller="k-c", talk=60),
+        # x: answered then transferred; its second leg arrives late, with the new day.
+        _seg("x", "presales", "2026-03-11 06:00:00", "transferred_out", 5, caller="k-x", talk=30),
+        _seg("e", "tech_support", "2026-03-12 02:00:00", "answered", 5, caller="k-e", talk=60),
+        _seg("w", "presales", "2026-03-12 03:00:00", "answered", 5, caller=None, talk=60),
+    ]
+    insert_rows(warehouse, "contact_segments", _loaded(history, first_load))
+    insert_rows(warehouse, "customer_surveys", [_survey("c", 5, first_load)])
+    run_results = _build_fcr_chain(data_dir)
+    assert not [r for r in run_results["results"] if r["unique_id"].startswith("unit_test.")]
+    before = dict(query(warehouse, "select contact_id, fcr_status from marts.fct_contacts"))
+    assert (before["a"], before["d"], before["b-old"]) == ("pending", "pending", "resolved")
+
+    new_day = [
+        _seg("a2", "presales", "2026-03-13 04:00:00", "abandoned", 30, caller="k-a"),
+        _seg("b2", "presales", "2026-03-13 05:00:00", "answered", 5, caller="k-b", talk=60),
+        _seg("e2", "presales", "2026-03-13 06:00:00", "answered", 5, caller="k-e", talk=60),
+        _seg("x", "tech_support", "2026-03-11 06:01:00", "answered", 10, seq=2, caller="k-x", talk=90,
+             agent="ag2", direction="transfer"),
+    ]  # fmt: skip
+    insert_rows(warehouse, "contact_segments", _loaded(new_day, second_load))
+    insert_rows(warehouse, "customer_surveys", [_survey("a", 2, second_load)])
+    _build_fcr_chain(data_dir)
+
+    after = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse,
+            "select contact_id, fcr_status, next_contact_ts, csat, agent_segments from marts.fct_contacts",
+        )
+    }
+    assert after["a"][:3] == ("repeat", datetime(2026, 3, 13, 4), 2)
+    assert after["b-old"][:2] == ("resolved", datetime(2026, 3, 13, 5))
+    assert after["d"][0] == "resolved"
+    assert after["c"][0] == "pending" and after["c"][2] == 5
+    assert after["e"][0] == "repeat"
+    assert after["x"][3] == 2
+    assert after["w"][0] == "no_caller_key"
+    con = duckdb.connect(str(warehouse))
+    try:
+        for table in FCR_CHAIN:
+            con.execute(
+                f"create table main.incremental_{table} as select * from {SCHEMA.get(table, 'marts')}.{table}"
+            )
+    finally:
+        con.close()
+
+    _build_fcr_chain(data_dir, "--full-refresh")
+    for table in FCR_CHAIN:
+        relation = f"{SCHEMA.get(table, 'marts')}.{table}"
+        diff = query(
+            warehouse,
+            f"""
+            select count(*) from (
+                (select * from main.incremental_{table} except all select * from {relation})
+                union all
+                (select * from {relation} except all select * from main.incremental_{table})
+            )""",
+        )[0][0]
+        rows = query(warehouse, f"select count(*) from {relation}")[0][0]
         assert rows > 0 and diff == 0, table

@@ -13,10 +13,6 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
-spine as (
-    select * from {{ ref('int_intervals_generated') }}
-),
-
 legs as (
     select
         seg.source_system,
@@ -74,14 +70,9 @@ measured as (
         lg.end_ts,
         lg.loaded_at,
         lg.interval_start_utc,
-        -- the spine already holds each interval's local label: a join instead of a per-row conversion
-        coalesce(
-            sp.interval_start_local,
-            cast({{ utc_to_local('lg.interval_start_utc', 'lg.time_zone') }} as {{ dbt.type_timestamp() }})
-        ) as interval_start_local
+        {{ interval_start_local_from_spine('lg') }} as interval_start_local
     from legs as lg
-    left join spine as sp
-        on lg.time_zone = sp.time_zone and lg.interval_start_utc = sp.interval_start_utc
+    {{ join_interval_spine('lg') }}
 ),
 
 final as (

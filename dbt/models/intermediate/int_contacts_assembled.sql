@@ -1,17 +1,60 @@
 -- One contact (customer attempt) assembled from its segments: queue path, outcome, waits and
 -- handle components summed over its legs.
+-- Incremental: a run reassembles every contact with a segment loaded since the previous run (all of
+-- its segments, so a late leg updates its contact), delete+insert by contact key.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_system', 'contact_id'],
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 segments as (
     select * from {{ ref('stg_telephony__contact_segments') }}
 ),
+{% if is_incremental() %}
+
+    new_segments as (
+        select
+            source_system,
+            contact_id,
+            queue_entry_ts
+        from segments
+        where loaded_at > (
+            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ this }} as prev
+        )
+    ),
+
+    touched_contacts as (
+        select distinct
+            source_system,
+            contact_id
+        from new_segments
+    ),
+
+    touched_segments as (
+        select seg.*
+        from segments as seg
+        inner join touched_contacts as tc
+            on seg.source_system = tc.source_system and seg.contact_id = tc.contact_id
+        -- a contact's legs lie within a day of each other: a cheap range prefilter before the join
+        where
+            seg.queue_entry_ts >= (
+                select {{ dbt.dateadd('day', -1, 'min(ns.queue_entry_ts)') }} from new_segments as ns
+            )
+            and seg.queue_entry_ts <= (
+                select {{ dbt.dateadd('day', 1, 'max(ns.queue_entry_ts)') }} from new_segments as ns
+            )
+    ),
+{% endif %}
 
 queues as (
     select * from {{ ref('int_queues_configured') }}
-),
-
-spine as (
-    select * from {{ ref('int_intervals_generated') }}
 ),
 
 per_contact as (
@@ -38,8 +81,14 @@ per_contact as (
         max(case when is_complaint then 1 else 0 end) as complaint_flag,
         max(case when is_agent_resolved then 1 when not is_agent_resolved then 0 end) as agent_resolved_flag,
         min(queue_entry_ts) as contact_start_ts,
-        max(coalesce(end_ts, answer_ts, queue_entry_ts)) as contact_end_ts
-    from segments
+        max(coalesce(end_ts, answer_ts, queue_entry_ts)) as contact_end_ts,
+        -- newest raw load behind the contact: the watermark of the incremental models downstream
+        max(loaded_at) as loaded_at
+    {%- if is_incremental() %}
+        from touched_segments
+    {%- else %}
+        from segments
+    {%- endif %}
     group by source_system, contact_id
 ),
 
@@ -87,15 +136,11 @@ labelled as (
         case lc.agent_resolved_flag when 1 then true when 0 then false end as agent_resolved,
         lc.contact_start_ts,
         lc.contact_end_ts,
+        lc.loaded_at,
         lc.interval_start_utc,
-        -- the spine already holds each interval's local label: a join instead of a per-row conversion
-        coalesce(
-            sp.interval_start_local,
-            cast({{ utc_to_local('lc.interval_start_utc', 'lc.time_zone') }} as {{ dbt.type_timestamp() }})
-        ) as interval_start_local
+        {{ interval_start_local_from_spine('lc') }} as interval_start_local
     from located as lc
-    left join spine as sp
-        on lc.time_zone = sp.time_zone and lc.interval_start_utc = sp.interval_start_utc
+    {{ join_interval_spine('lc') }}
 ),
 
 final as (

@@ -3,9 +3,20 @@
 -- contact is `repeat` if that next contact starts within W days, `pending` while its window is
 -- still open at the latest data, `resolved` otherwise. Withheld callers cannot be followed and
 -- get `no_caller_key` (outside the FCR denominator).
+-- Incremental: a run recomputes only the contacts whose flags new contacts can change, i.e. the
+-- trailing FCR window before them (macros/fcr_incremental.sql), delete+insert by contact key.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_system', 'contact_id'],
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
-contacts as (
+all_contacts as (
     select * from {{ ref('int_contacts_assembled') }}
 ),
 
@@ -13,8 +24,25 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
+{% if is_incremental() %}
+    recompute_keys as (
+        {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
+    ),
+
+    contacts as (
+        select ac.*
+        from all_contacts as ac
+        inner join recompute_keys as rk
+            on ac.source_system = rk.source_system and ac.contact_id = rk.contact_id
+    ),
+{% else %}
+    contacts as (
+        select * from all_contacts
+    ),
+{% endif %}
+
 data_end as (
-    select max(contact_start_ts) as data_end_ts from contacts
+    select max(contact_start_ts) as data_end_ts from all_contacts
 ),
 
 sequenced as (
@@ -38,11 +66,9 @@ sequenced as (
 
 windowed as (
     select
-        s.*,
-        {{ dbt.dateadd('day', 's.fcr_window_days', 's.contact_start_ts') }} as fcr_window_end_ts,
-        d.data_end_ts
-    from sequenced as s
-    cross join data_end as d
+        *,
+        {{ dbt.dateadd('day', 'fcr_window_days', 'contact_start_ts') }} as fcr_window_end_ts
+    from sequenced
 ),
 
 final as (
@@ -53,7 +79,7 @@ final as (
             when not is_handled or direction <> 'inbound' then 'not_handled'
             when caller_key is null then 'no_caller_key'
             when next_contact_ts <= fcr_window_end_ts then 'repeat'
-            when fcr_window_end_ts > data_end_ts then 'pending'
+            when fcr_window_end_ts > (select d.data_end_ts from data_end as d) then 'pending'
             else 'resolved'
         end as fcr_status
     from windowed

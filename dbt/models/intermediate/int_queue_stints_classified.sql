@@ -13,10 +13,6 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
-spine as (
-    select * from {{ ref('int_intervals_generated') }}
-),
-
 stints as (
     select
         seg.source_system,
@@ -68,18 +64,13 @@ classified as (
         st.end_ts,
         st.loaded_at,
         st.interval_start_utc,
-        -- the spine already holds each interval's local label: a join instead of a per-row conversion
-        coalesce(
-            sp.interval_start_local,
-            cast({{ utc_to_local('st.interval_start_utc', 'st.time_zone') }} as {{ dbt.type_timestamp() }})
-        ) as interval_start_local,
+        {{ interval_start_local_from_spine('st') }} as interval_start_local,
         coalesce(st.outcome = 'answered' and st.wait_s <= st.sl_threshold_s, false) as answered_within_t,
         coalesce(st.outcome = 'abandoned' and st.wait_s <= st.sl_threshold_s, false) as abandoned_within_t,
         coalesce(st.outcome = 'abandoned' and st.wait_s < st.short_abandon_s, false) as is_short_abandon,
         st.segment_outcome = 'transferred_out' as is_transferred_out
     from stints as st
-    left join spine as sp
-        on st.time_zone = sp.time_zone and st.interval_start_utc = sp.interval_start_utc
+    {{ join_interval_spine('st') }}
 ),
 
 final as (

@@ -1,11 +1,31 @@
 -- Customer survey results per handling queue and reporting date of the surveyed contact.
 -- CSAT is top-2-box (4 or 5 of 1-5) with its Wilson 95% interval; the mean score is kept apart
 -- (csat_sum / csat_n). Cells with fewer than var survey_min_n scores are flagged low_n.
+-- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
+-- previous run.
+-- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 contacts as (
     select * from {{ ref('fct_contacts') }}
-    where is_handled
+    where
+        is_handled
+        {%- if is_incremental() %}
+            and report_date in (
+                {{ contact_report_dates_to_rebuild(
+                    ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), False
+                ) }}
+            )
+        {%- endif %}
 ),
 
 counted as (
@@ -20,7 +40,8 @@ counted as (
         sum(case when nps >= 9 then 1 else 0 end) as nps_promoters,
         sum(case when nps between 7 and 8 then 1 else 0 end) as nps_passives,
         sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
-        sum(case when nps is not null then 1 else 0 end) as nps_n
+        sum(case when nps is not null then 1 else 0 end) as nps_n,
+        max(loaded_at) as loaded_at
     from contacts
     group by coalesce(last_queue_code, first_queue_code), report_date
 ),
@@ -45,7 +66,9 @@ final as (
         {{ safe_ratio('nps_promoters - nps_detractors', 'nps_n') }} * 100 as nps,
         round({{ wilson_bound('csat_top2', 'csat_n', '-') }}, 6) as csat_wilson_low,
         round({{ wilson_bound('csat_top2', 'csat_n', '+') }}, 6) as csat_wilson_high,
-        csat_n < {{ var('survey_min_n') }} as low_n
+        csat_n < {{ var('survey_min_n') }} as low_n,
+        -- newest raw load behind the row: the watermark of the incremental rebuild
+        loaded_at
     from counted
 )
 

@@ -1,11 +1,31 @@
 -- First-contact resolution per handling queue (the contact's last queue) and reporting date,
 -- three ways side by side. Repeat-based FCR excludes pending contacts (window still open) and
 -- contacts without a caller key from its denominator.
+-- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
+-- previous run, and the trailing FCR window before them (macros/fcr_incremental.sql).
+-- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 contacts as (
     select * from {{ ref('fct_contacts') }}
-    where is_handled and direction = 'inbound'
+    where
+        is_handled and direction = 'inbound'
+        {%- if is_incremental() %}
+            and report_date in (
+                {{ contact_report_dates_to_rebuild(
+                    ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), True
+                ) }}
+            )
+        {%- endif %}
 ),
 
 final as (
@@ -21,7 +41,9 @@ final as (
         sum(case when survey_resolved then 1 else 0 end) as fcr_survey_num,
         sum(case when survey_resolved is not null then 1 else 0 end) as fcr_survey_den,
         sum(case when agent_resolved then 1 else 0 end) as fcr_agent_num,
-        sum(case when agent_resolved is not null then 1 else 0 end) as fcr_agent_den
+        sum(case when agent_resolved is not null then 1 else 0 end) as fcr_agent_den,
+        -- newest raw load behind the row: the watermark of the incremental rebuild
+        max(loaded_at) as loaded_at
     from contacts
     group by coalesce(last_queue_code, first_queue_code), report_date
 )

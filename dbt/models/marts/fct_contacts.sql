@@ -1,14 +1,54 @@
 -- One contact (customer attempt): queue path, outcome, wait, handle components, repeat / FCR
 -- status and the survey answers given for it.
+-- Incremental: a run replaces the contacts whose FCR columns it can change (the trailing FCR window,
+-- macros/fcr_incremental.sql) and those with a survey answer loaded since the previous run.
+-- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_system', 'contact_id'],
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
-contacts as (
+all_contacts as (
     select * from {{ ref('int_contacts_repeat_flagged') }}
 ),
 
 surveys as (
     select * from {{ ref('stg_surveys__customer_responses') }}
 ),
+
+{% if is_incremental() %}
+    changed_keys as (
+        {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
+        union
+        select
+            ac.source_system,
+            ac.contact_id
+        from all_contacts as ac
+        inner join surveys as s
+            on ac.contact_id = s.contact_id
+        where s.loaded_at > (
+            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ this }} as prev
+        )
+    ),
+
+    contacts as (
+        select ac.*
+        from all_contacts as ac
+        inner join changed_keys as ck
+            on ac.source_system = ck.source_system and ac.contact_id = ck.contact_id
+    ),
+{% else %}
+    contacts as (
+        select * from all_contacts
+    ),
+{% endif %}
 
 final as (
     select
@@ -47,7 +87,9 @@ final as (
         s.contact_id is not null as has_survey,
         c.agent_resolved,
         c.contact_start_ts,
-        c.contact_end_ts
+        c.contact_end_ts,
+        -- newest raw load behind the row (contact or survey): the watermark of incremental runs
+        case when s.loaded_at > c.loaded_at then s.loaded_at else c.loaded_at end as loaded_at
     from contacts as c
     left join surveys as s
         on c.contact_id = s.contact_id

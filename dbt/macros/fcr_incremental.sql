@@ -1,0 +1,124 @@
+-- Incremental repeat-contact (FCR) detection. A contact's repeat flag looks forward: it depends on
+-- the caller's next contact within W days (var / seed fcr_window_days) and, while that window is
+-- still open, on the latest data. So a run that (re)assembles contacts starting at T can only
+-- change the flags of contacts started in [T - W, T], plus every contact whose window was still
+-- pending at the previous data end. Models using these macros recompute exactly those contacts,
+-- plus, per caller, the last contact before that range (its next contact may now be a new one,
+-- which changes next_contact_ts though not its status), and delete+insert them by contact key.
+-- {{ this }} must carry contact_start_ts, caller_key, direction, first_queue_code and loaded_at.
+
+{#- The columns that identify a caller for FCR (the LEAD partition). -#}
+{% macro fcr_caller_columns() -%}
+    {{ return(['caller_key'] + (['first_queue_code'] if var('fcr_same_queue_only') else [])) }}
+{%- endmacro %}
+
+{#- A query of (source_system, contact_id): the contacts of `contacts` (int_contacts_assembled)
+    whose FCR columns this run must recompute. Call it only inside is_incremental(). -#}
+{% macro fcr_recompute_keys(contacts, queues) -%}
+    {%- set callers = fcr_caller_columns() -%}
+    with
+
+    watermark as (
+        select
+            coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_before,
+            max(contact_start_ts) as previous_data_end_ts
+        from {{ this }}
+    ),
+
+    touched as (
+        select c.source_system, c.contact_id, c.direction, c.contact_start_ts, {{ callers | join(', ') }}
+        from {{ contacts }} as c
+        where c.loaded_at > (select w.loaded_before from watermark as w)
+    ),
+
+    longest_window as (
+        select
+            greatest(
+                {{ var('default_fcr_window_days') }},
+                coalesce(max(q.fcr_window_days), {{ var('default_fcr_window_days') }})
+            ) as window_days
+        from {{ queues }} as q
+    ),
+
+    bounds as (
+        -- no touched contact: nothing to recompute (the data end did not move either)
+        select
+            case when count(*) > 0 then
+                {{ dbt.dateadd(
+                    'day',
+                    '-1 * max(lw.window_days)',
+                    'least(min(t.contact_start_ts), coalesce(max(w.previous_data_end_ts), min(t.contact_start_ts)))'
+                ) }}
+            end as recompute_from_ts
+        from touched as t
+        cross join watermark as w
+        cross join longest_window as lw
+    ),
+
+    followed_callers as (
+        select {{ callers | join(', ') }} from touched
+        where direction = 'inbound' and caller_key is not null
+        union
+        -- a late segment can move a contact away from its previous caller
+        select {% for col in callers %}old.{{ col }}{{ ', ' if not loop.last }}{% endfor %}
+        from {{ this }} as old
+        inner join touched as t
+            on old.source_system = t.source_system and old.contact_id = t.contact_id
+        where old.direction = 'inbound' and old.caller_key is not null
+    ),
+
+    earlier_contacts_ranked as (
+        select
+            c.source_system,
+            c.contact_id,
+            row_number() over (
+                partition by {% for col in callers %}c.{{ col }}{{ ', ' if not loop.last }}{% endfor %}
+                order by c.contact_start_ts desc, c.contact_id desc
+            ) as recency
+        from {{ contacts }} as c
+        inner join followed_callers as fc
+            on {% for col in callers %}c.{{ col }} = fc.{{ col }}{{ ' and ' if not loop.last }}{% endfor %}
+        where
+            c.direction = 'inbound'
+            and c.contact_start_ts < (select b.recompute_from_ts from bounds as b)
+    )
+
+    select c.source_system, c.contact_id
+    from {{ contacts }} as c
+    where c.contact_start_ts >= (select b.recompute_from_ts from bounds as b)
+    union
+    select source_system, contact_id from earlier_contacts_ranked
+    where recency = 1
+{%- endmacro %}
+
+
+{#- The report dates a daily contact aggregate must rebuild: dates of fact rows (fct_contacts) loaded
+    since {{ this }}'s newest loaded_at, plus, when `with_fcr_window`, every date from W + 2 days
+    before the earliest newly assembled contact (or the previous last date, whose pending contacts
+    can resolve); the 2 extra days cover local dates vs UTC timestamps across sites. -#}
+{% macro contact_report_dates_to_rebuild(facts, contacts, queues, with_fcr_window) -%}
+    select f.report_date
+    from {{ facts }} as f
+    where f.loaded_at > (
+        select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+    )
+    {%- if with_fcr_window %}
+        union
+        select f.report_date
+        from {{ facts }} as f
+        where f.report_date >= (
+            select
+                {{ dbt.dateadd(
+                    'day',
+                    '-2 - greatest(' ~ var('default_fcr_window_days') ~ ', coalesce((select max(q.fcr_window_days) from '
+                    ~ queues ~ ' as q), ' ~ var('default_fcr_window_days') ~ '))',
+                    'least(min(c.report_date), coalesce((select max(old.report_date) from ' ~ this
+                    ~ ' as old), min(c.report_date)))'
+                ) }}
+            from {{ contacts }} as c
+            where c.loaded_at > (
+                select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+            )
+        )
+    {%- endif %}
+{%- endmacro %}
