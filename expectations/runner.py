@@ -761,6 +761,7 @@ def run_suites(
         s for s in load_suites(suites_dir) if layers is None or (s.get("meta") or {}).get("layer") in layers
     ]
     con = duckdb.connect(str(warehouse), read_only=True)
+    con.execute("set enable_progress_bar = false")
     try:
         mart_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "marts"]
         window_start = marts_window_start(con, config, since, mart_suites) if mart_suites else None
