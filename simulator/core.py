@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from simulator import exports, render
 from simulator.center import build_center, plan_activity
@@ -166,9 +164,7 @@ def simulate(
             if writing is not None:
                 files += writing.result()
             writing = writer.submit(write_day, c, day, seg, rows, first_entry)
-            survey_buffer.append(
-                exports.survey_responses(_survey_contacts(center, seg, first_entry, telephony), rng_survey)
-            )
+            survey_buffer.append(_survey_day(center, seg, first_entry, telephony, rng_survey))
             if (c + 1) % 7 == 0 or c == days - 1:
                 responses = pd.concat(survey_buffer, ignore_index=True)
                 label = (day - timedelta(days=(c % 7))).isoformat()
@@ -300,49 +296,55 @@ def _first_entries(seg: dict[str, np.ndarray], memory: dict[int, int]) -> np.nda
     return first
 
 
-def _contact_refs(seg, first_entry, telephony: str) -> list[str]:
+def _contact_refs(seg, first_entry, rows: np.ndarray, telephony: str) -> list[str]:
+    """The contact id as the telephony rendering knows it, for segment rows ``rows``."""
+    contact = seg["contact"][rows]
     if telephony == "asterisk":
-        return render.asterisk_uniqueids(seg, first_entry).to_pylist()
+        return [f"{e}.{c}" for e, c in zip(first_entry[rows].tolist(), contact.tolist(), strict=True)]
     if telephony == "amazon-connect":
-        return [render.connect_contact_id(c, 1) for c in render.contact_ids(seg["contact"]).to_pylist()]
-    return render.contact_ids(seg["contact"]).to_pylist()
+        return [render.connect_contact_id(f"C{c:010d}", 1) for c in contact.tolist()]
+    return [f"C{c:010d}" for c in contact.tolist()]
 
 
-def _survey_contacts(center, seg, first_entry, telephony: str) -> pd.DataFrame:
-    """One row per contact whose last agent leg ended in this chunk (only handled contacts get surveyed)."""
-    site = np.array([q.site for q in center.queues], dtype=object)[seg["q"]]
-    df = pd.DataFrame(
-        {
-            "contact": seg["contact"],
-            "seq": seg["seq"],
-            "wait": seg["wait"],
-            "outcome": seg["outcome"],
-            "resolved": seg["resolved"],
-            "complaint": seg["complaint"],
-            "end": seg["end"],
-        }
-    )
-    df["ref"] = _contact_refs(seg, first_entry, telephony)
-    digits = pc.cast(pa.array(render.e164_numbers(seg["caller"], site)), pa.string())
-    masked = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(digits, 2, 5), pc.utf8_slice_codeunits(digits, -4), "****"
-    )
-    df["masked"] = masked.to_numpy(zero_copy_only=False)
-    df.loc[render.is_withheld(seg["caller"]), "masked"] = ""
-    g = df.groupby("contact", sort=False)
+def _masked_numbers(center, seg, rows: np.ndarray) -> list[str]:
+    """The caller's number as a survey tool shows it: country code dropped, middle masked ('138****5678')."""
+    site = np.array([q.site for q in center.queues], dtype=object)[seg["q"][rows]]
+    digits = render.e164_numbers(seg["caller"][rows], site).astype(str).tolist()
+    withheld = render.is_withheld(seg["caller"][rows]).tolist()
+    return ["" if w else f"{d[2:5]}****{d[-4:]}" for d, w in zip(digits, withheld, strict=True)]
+
+
+def _survey_contacts(seg) -> pd.DataFrame:
+    """One row per contact whose last agent leg in this chunk was handled (only those get surveyed).
+
+    Contacts are in order of first appearance in the chunk; ``seg_row`` is that first segment row.
+    """
+    contact = seg["contact"]
+    _, first_row, group = np.unique(contact, return_index=True, return_inverse=True)
+    by_group = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[by_group]) != 0])
+    last_row = by_group[np.r_[starts[1:] - 1, len(by_group) - 1]] if len(starts) else starts
     out = pd.DataFrame(
         {
-            "last_outcome": g["outcome"].last(),
-            "truly_resolved": g["resolved"].last(),
-            "transferred": g["seq"].max() > 1,
-            "complaint": g["complaint"].any(),
-            "total_wait_s": g["wait"].sum(),
-            "last_end": g["end"].last(),
-            "survey_contact_ref": g["ref"].first(),
-            "masked_number": g["masked"].first(),
+            "last_outcome": seg["outcome"][last_row],
+            "truly_resolved": seg["resolved"][last_row],
+            "transferred": np.maximum.reduceat(seg["seq"][by_group], starts) > 1 if len(starts) else [],
+            "complaint": np.maximum.reduceat(seg["complaint"][by_group], starts) if len(starts) else [],
+            "total_wait_s": np.add.reduceat(seg["wait"][by_group], starts) if len(starts) else [],
+            "last_end": seg["end"][last_row],
+            "seg_row": first_row,
         }
     )
+    out = out.iloc[np.argsort(first_row, kind="stable")]
     return out[out["last_outcome"] == ANSWERED].reset_index(drop=True)
+
+
+def _survey_day(center, seg, first_entry, telephony: str, rng) -> pd.DataFrame:
+    responses = exports.survey_responses(_survey_contacts(seg), rng)
+    rows = responses.pop("seg_row").to_numpy()
+    responses["contact_ref"] = _contact_refs(seg, first_entry, rows, telephony)
+    responses["masked_number"] = _masked_numbers(center, seg, rows)
+    return responses
 
 
 def _team_occupancy(center, handle: np.ndarray, avail: np.ndarray) -> dict[int, float]:

@@ -20,6 +20,7 @@ from openpyxl import Workbook
 
 from simulator.center import Center
 from simulator.config import SITE_NAME_ZH, headers, load_mapping, load_stress_items, value_label
+from simulator.truth import local_offsets
 
 XLSX_MAX_CELLS = 30_000  # larger exports go to CSV: openpyxl manages only ~10-20k cells/s here
 
@@ -182,13 +183,12 @@ def survey_responses(contacts: pd.DataFrame, rng: np.random.Generator) -> pd.Dat
     ]
     return pd.DataFrame(
         {
-            "contact_ref": c["survey_contact_ref"],
+            "seg_row": c["seg_row"],
             "responded_at": c["last_end"].to_numpy() + rng.integers(300, 7200, k),
             "csat": csat,
             "nps": np.where(skip_nps, -1, nps),
             "resolved": said_resolved,
             "comment": comments,
-            "masked_number": c["masked_number"],
         }
     )
 
@@ -198,28 +198,44 @@ def write_csat(responses: pd.DataFrame, landing: Path, label: str, index: int, t
     header = [headers(m, f) for f in ("contact_id", "responded_at", "csat", "nps", "resolved", "comment")] + [
         "回访号码"
     ]
-    local = (
-        pd.to_datetime(responses["responded_at"], unit="s", utc=True)
-        .dt.tz_convert(tz)
-        .dt.strftime("%Y-%m-%d %H:%M:%S")
-    )
     yes, no = value_label(m, "resolved", True), value_label(m, "resolved", False)
-    rows = list(
-        zip(
-            responses["contact_ref"].tolist(),
-            local.tolist(),
-            responses["csat"].astype(int).tolist(),
-            ["" if n < 0 else int(n) for n in responses["nps"].tolist()],
-            [yes if r else no for r in responses["resolved"].tolist()],
-            responses["comment"].tolist(),
-            responses["masked_number"].tolist(),
-            strict=True,
-        )
-    )
-    ext = "xlsx" if index % 3 == 1 and len(rows) * len(header) <= XLSX_MAX_CELLS else "csv"
+    n = len(responses)
+    ext = "xlsx" if index % 3 == 1 and n * len(header) <= XLSX_MAX_CELLS else "csv"
     path = landing / "customer_surveys" / f"csat_{label}.{ext}"
-    write_rows(path, header, rows, encoding="utf-8-sig")
+    epoch = responses["responded_at"].to_numpy().astype(np.int64)
+    base, offsets = local_offsets(tz, int(epoch.min()) if n else 0, int(epoch.max()) if n else 0)
+    local = epoch + offsets[(epoch - base) // 1800] if n else epoch
+    local_text = pc.cast(pa.array(local.astype("datetime64[s]")), pa.string())  # 'YYYY-MM-DD HH:MM:SS'
+    nps = responses["nps"].to_numpy()
+    cols = [
+        pa.array(responses["contact_ref"].to_numpy(dtype=object), pa.string()),
+        local_text,
+        pc.cast(pa.array(responses["csat"].to_numpy().astype(np.int64)), pa.string()),
+        pc.if_else(pa.array(nps < 0), "", pc.cast(pa.array(nps.astype(np.int64)), pa.string())),
+        pc.if_else(pa.array(responses["resolved"].to_numpy().astype(bool)), yes, no),
+        pa.array(responses["comment"].to_numpy(dtype=object), pa.string()),
+        pa.array(responses["masked_number"].to_numpy(dtype=object), pa.string()),
+    ]
+    if ext == "xlsx" or not all(_csv_plain(c) for c in cols):
+        rows = [list(r) for r in zip(*(c.to_pylist() for c in cols), strict=True)]
+        for r in rows:
+            r[2] = int(r[2])
+            r[3] = int(r[3]) if r[3] else ""
+        write_rows(path, header, rows, encoding="utf-8-sig")
+        return path
+    # what csv.writer writes when no field needs quoting: comma-separated, CRLF line ends (UTF-8 with BOM)
+    lines = pc.binary_join_element_wise(*cols, ",").to_pylist() if n else []
+    text = "\r\n".join([",".join(header), *lines]) + "\r\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(text.encode("utf-8-sig"))
+    tmp.replace(path)
     return path
+
+
+def _csv_plain(col: pa.Array) -> bool:
+    """No value needs CSV quoting (no comma, quote or line break)."""
+    return not pc.any(pc.match_substring_regex(col, '[,"\r\n]')).as_py()
 
 
 TENURE_EDGES = [(0, 182, "<6m"), (183, 365, "6-12m"), (366, 1095, "1-3y"), (1096, 10**6, ">3y")]
