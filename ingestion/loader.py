@@ -225,36 +225,35 @@ def insert_new_rows(
     order_by: str,
     loaded_at: datetime,
     where: str = "reject_reason is null",
-) -> dict[int, int]:
+) -> dict[str, int]:
     """insert_new for a batch of files: `stage` has per-row `_file` (load order) and `source_file`.
 
     A key's first row by `order_by` wins across the whole batch, as loading the files in turn
-    would decide. Returns rows loaded per `_file`."""
+    would decide. One statement (window, range-pruned anti-join, insert in load order), nothing
+    else materialised. Returns rows loaded per source_file."""
     key = NATURAL_KEYS[table]
     columns = [c for c, _ in RAW_TABLES[table]]
     keys = ", ".join(key)
-    con.execute(
-        f"""create or replace temp table _first_of_key as
-            select * from {stage} where {where}
-            qualify row_number() over (partition by {keys} order by {order_by}) = 1"""
-    )
     match = " and ".join(f"t.{k} = r.{k}" for k in key)
-    in_range = key_range_filter(con, "_first_of_key", key)
-    con.execute(
-        f"""create or replace temp table _new_rows as
-            select r.* from _first_of_key r
-            anti join (select {keys} from raw.{table} t where {in_range}) t on {match}"""
-    )
+    # Bounds over all valid rows: a superset of the first-of-key rows' range, so still exact.
+    in_range = key_range_filter(con, f"(select * from {stage} where {where}) as valid", key)
     col_list = ", ".join(columns)
     con.execute(
         f"""insert into raw.{table} ({col_list}, source_file, source_line, loaded_at)
-            select {col_list}, source_file, source_line, ? from _new_rows order by _file, source_line""",
+            select {", ".join(f"r.{c}" for c in columns)}, r.source_file, r.source_line, ?
+            from (select * from {stage} where {where}
+                  qualify row_number() over (partition by {keys} order by {order_by}) = 1) r
+            anti join (select {keys} from raw.{table} t where {in_range}) t on {match}
+            order by r._file, r.source_line""",
         [loaded_at],
     )
-    loaded = dict(con.execute("select _file, count(*) from _new_rows group by _file").fetchall())
-    con.execute("drop table _first_of_key")
-    con.execute("drop table _new_rows")
-    return {int(k): int(v) for k, v in loaded.items()}
+    loaded = con.execute(
+        f"""select source_file, count(*) from raw.{table}
+            where loaded_at = ? and source_file in (select distinct source_file from {stage})
+            group by source_file""",
+        [loaded_at],
+    ).fetchall()
+    return {str(f): int(n) for f, n in loaded}
 
 
 def _relative(path: Path, relative_to: Path | None) -> str:
@@ -534,30 +533,31 @@ def ingest_paths(
         with FileProgress(len(files), enabled=progress) as bar:
             batch: list = []
 
-            def flush() -> None:
-                if len(batch) == 1:
-                    bf, sha = batch[0]
+            def load(part: list) -> None:
+                if len(part) == 1:
+                    bf, sha = part[0]
                     bar.start(bf.path)
                     results.append(
                         _load_one(con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha)
                     )
                     bar.done(results[-1].rows_read)
-                elif batch:
-                    bar.start(batch[0][0].path)
-                    loaded = _load_batch(con, batch, pseudonymiser)
-                    if loaded is None:  # something only the per-file path decides: file by file
-                        for bf, sha in batch:
-                            bar.start(bf.path)
-                            results.append(
-                                _load_one(
-                                    con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha
-                                )
-                            )
-                            bar.done(results[-1].rows_read)
-                    else:
-                        for r in loaded:
-                            results.append(r)
-                            bar.done(r.rows_read)
+                    return
+                bar.start(part[0][0].path)
+                loaded = _load_batch(con, part, pseudonymiser)
+                if loaded is None:
+                    # Something only the per-file path decides (a malformed line, a cut-off file):
+                    # halve and retry, so only that file's neighbourhood loads file by file.
+                    middle = len(part) // 2
+                    load(part[:middle])
+                    load(part[middle:])
+                    return
+                for r in loaded:
+                    results.append(r)
+                    bar.done(r.rows_read)
+
+            def flush() -> None:
+                if batch:
+                    load(list(batch))
                 batch.clear()
 
             for path in files:

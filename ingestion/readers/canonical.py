@@ -496,7 +496,7 @@ def read_batch(
     }
     for i, f in enumerate(files):
         read_rows, quarantined = per_file.get(i, (0, 0))
-        n_loaded = loaded.get(i, 0)
+        n_loaded = loaded.get(f.source_file, 0)
         c = f.counts
         c.source = table
         c.rows_read, c.rows_quarantined, c.rows_loaded = read_rows, quarantined, n_loaded

@@ -112,11 +112,16 @@ def test_batch_loads_the_same_rows_and_accounting_as_one_file_at_a_time(tmp_path
 def test_a_truncated_file_in_a_batch_is_rejected_alone(tmp_path):
     files = _files(tmp_path / "landing")
     _, day1, day2, day3 = files
+    later = []
+    for day, cid in [(4, "k-8"), (5, "k-9")]:
+        f = tmp_path / "landing" / f"contact_segments_2026-03-{day:02d}.csv"
+        f.write_text(f"{HEADER}\n{_segment(cid, day)}\n")
+        later.append(f)
     cut = day2.read_bytes()
     day2.write_bytes(cut[: len(cut) - 20])  # last line cut off, no final newline
     warehouse = tmp_path / "w.duckdb"
-    results = ingest_paths(warehouse, [day1, day2, day3], KEY, relative_to=tmp_path)
-    assert [r.status for r in results] == ["loaded", "rejected", "loaded"]
+    results = ingest_paths(warehouse, [day1, day2, day3, *later], KEY, relative_to=tmp_path)
+    assert [r.status for r in results] == ["loaded", "rejected", "loaded", "loaded", "loaded"]
     assert "truncated" in results[1].message
     assert not query(
         warehouse, "select * from raw.contact_segments where source_file like '%03-02%'"
@@ -125,4 +130,8 @@ def test_a_truncated_file_in_a_batch_is_rejected_alone(tmp_path):
         ("k-1",),
         ("k-5",),
         ("k-7",),
+        ("k-8",),
+        ("k-9",),
     ]
+    # The batch was halved around the bad file: the second half still loaded as one batch.
+    assert [r.message for r in results[2:]] == ["loaded in a batch of 3 files"] * 3
