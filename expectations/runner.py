@@ -544,6 +544,15 @@ def last_clean_check(con, suite_names: list[str]) -> datetime | None:
     ).fetchone()[0]
 
 
+def raw_judged_since(con, since: datetime | None, suite_names: list[str]) -> datetime | None:
+    """Raw rows loaded from here on are judged: this run's, and those of runs since the last
+    clean raw check (a rerun after a blocking failure judges the failed rows again)."""
+    if since is None:
+        return None
+    mark = last_clean_check(con, suite_names)
+    return since if mark is None else min(since, mark)
+
+
 def marts_window_start(con, config: dict, since: datetime | None, suite_names: list[str]) -> date | None:
     """First report date the mart checks of this run judge; None: every date.
 
@@ -767,6 +776,8 @@ def run_suites(
         window_start = marts_window_start(con, config, since, mart_suites) if mart_suites else None
         if window_start is not None:
             log.info("mart checks judge report dates from %s", window_start)
+        raw_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "raw"]
+        raw_since = raw_judged_since(con, since, raw_suites)
         for spec in suites:
             name, meta = spec["name"], spec.get("meta") or {}
             suite_alert = (config.get("suites") or {}).get(name, {}).get("alert")
@@ -779,7 +790,7 @@ def run_suites(
                 expectations.append(exp)
             by_check = {e["meta"]["check"]: e for e in expectations}
             validated = _validate_suite(
-                con, validators, name, meta, expectations, by_check, since, window_start, pushdown
+                con, validators, name, meta, expectations, by_check, raw_since, window_start, pushdown
             )
             if validated is None:
                 target = meta.get("table") or meta.get("target", "query")

@@ -218,3 +218,36 @@ def test_volume_on_a_new_day_reads_only_the_compared_weeks(instance):
     reference = everything[everything["day"] == judged_day].reset_index(drop=True)
     assert restricted.reset_index(drop=True).equals(reference)
     assert restricted["ratio_to_same_weekday"].iloc[0] < 0.4
+
+
+def test_a_rerun_after_a_blocking_raw_failure_judges_those_rows_again(instance):
+    clean = runner.run_suites(instance.warehouse, "loaded", since=LOADED_AT, layers={"raw"})
+    assert clean.blocking_failures == []
+    con = duckdb.connect(str(instance.warehouse))
+    runner.write_results(con, clean, AFTER_LOAD)
+    con.close()
+    execute(
+        instance.warehouse,
+        f"""
+        update raw.contact_segments set outcome = 'lost', loaded_at = timestamp '{AFTER_LOAD + timedelta(hours=1)}'
+          where contact_id = 'c020000';
+        """,
+    )
+    failed = runner.run_suites(
+        instance.warehouse, "failed", since=AFTER_LOAD + timedelta(minutes=30), layers={"raw"}
+    )
+    assert [(r.check_name, r.unexpected_count) for r in failed.blocking_failures] == [
+        ("outcome_accepted_values", 1)
+    ]
+    con = duckdb.connect(str(instance.warehouse))
+    runner.write_results(con, failed, AFTER_LOAD + timedelta(hours=2))
+    con.close()
+    # the rerun loads no file: the rows of the failed run are still judged
+    rerun = runner.run_suites(
+        instance.warehouse, "rerun", since=AFTER_LOAD + timedelta(hours=3), layers={"raw"}
+    )
+    assert [(r.check_name, r.unexpected_count) for r in rerun.blocking_failures] == [
+        ("outcome_accepted_values", 1)
+    ]
+    by_check = _summary(rerun)
+    assert by_check["raw_contact_segments.outcome_accepted_values"][2] == 1  # only that row: judged once
