@@ -400,9 +400,9 @@ def _load_one(
 
 
 # Canonical files load in batches of up to this many files / bytes (one scan, one dedupe, one
-# transaction); memory stays bounded because DuckDB spills beyond the memory limit.
+# transaction). The byte cap bounds memory: a 30 MB batch of daily CSVs added ~180 MB to peak RSS.
 BATCH_MAX_FILES = 64
-BATCH_MAX_BYTES = 512 << 20
+BATCH_MAX_BYTES = 128 << 20
 
 
 def _batch_candidate(con, path: Path, fmt: str, mapping: Path | None, relative_to: Path | None):
