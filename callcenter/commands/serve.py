@@ -106,6 +106,28 @@ def bootstrap(paths: Paths, env: dict[str, str], python: Path) -> None:
     marker.touch()
 
 
+def missing_serving_tables(serving: Path) -> list[str]:
+    """Serving tables the dashboards read that this snapshot lacks (published before they existed)."""
+    import duckdb
+
+    from callcenter.publish import PUBLISHED_SCHEMA, SERVING_TABLES
+
+    try:
+        con = duckdb.connect(str(serving), read_only=True)
+    except duckdb.Error:
+        return []  # not a database Superset can read either: its own error says more
+    try:
+        present = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [PUBLISHED_SCHEMA]
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return sorted(set(SERVING_TABLES) - present)
+
+
 def wait_healthy(port: int, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -149,6 +171,12 @@ def run(args) -> int:
     if not paths.serving.is_file():
         raise UserError(f"no serving database at {paths.serving}: run `callcenter build` first")
     python = superset_python()
+    if missing := missing_serving_tables(paths.serving):
+        print(
+            f"warning: the serving snapshot has no {', '.join(missing)}: the charts reading them will show "
+            "errors until `callcenter build` publishes a new snapshot",
+            file=sys.stderr,
+        )
     values = ensure_secrets(paths)
     env = superset_env(paths, values["superset_secret_key"])
     print("bootstrapping Superset (first run ~40 s) ...", flush=True)

@@ -56,3 +56,22 @@ def test_secrets_are_generated_once_with_owner_only_permissions(data_dir: Path):
     users = (paths.secrets / "superset_users.txt").read_text()
     for user in ("admin", "analyst", "executive"):
         assert f"{user}\t{first[f'superset_{user}.password']}\t" in users
+
+
+def test_a_snapshot_published_before_the_serving_tables_is_reported(tmp_path: Path):
+    import duckdb
+    from dash_serving_fixture import build_serving_fixture
+
+    current = build_serving_fixture(tmp_path / "current.duckdb")
+    assert serve.missing_serving_tables(current) == []
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(
+        "create schema marts; create table marts.agg_center_daily as select current_date as report_date"
+    )
+    con.close()
+    assert serve.missing_serving_tables(old) == [
+        "srv_complaints_daily",
+        "srv_contacts_daily",
+        "srv_staffing_interval",
+    ]
