@@ -266,7 +266,11 @@ def published_pii_frame(
             where, args = f" where {_q(window_col)} >= ?", [window_start]
         selects = []
         for col in text_cols:
-            cleaned = f"regexp_replace({_q(col)}, '{ISO_DATETIME_RE}', '', 'g')"
+            # stripping dates costs a string copy per value: only values with a '-' can hold one
+            cleaned = (
+                f"case when contains({_q(col)}, '-') "
+                f"then regexp_replace({_q(col)}, '{ISO_DATETIME_RE}', '', 'g') else {_q(col)} end"
+            )
             cond = f"regexp_matches({cleaned}, '{PHONE_LIKE_RE}')"
             if col in exempt:
                 cond += f" and not regexp_full_match({_q(col)}, '{exempt[col]}')"
