@@ -542,7 +542,7 @@ def ingest_paths(
                     )
                     bar.done(results[-1].rows_read)
                     return
-                bar.start(part[0][0].path)
+                bar.start(part[0][0].path, len(part))
                 loaded = _load_batch(con, part, pseudonymiser)
                 if loaded is None:
                     # Something only the per-file path decides (a malformed line, a cut-off file):

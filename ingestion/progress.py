@@ -35,9 +35,11 @@ class FileProgress:
             self._task = self._progress.add_task("", total=self.total_files, rows=0, rate=0.0)
         return self
 
-    def start(self, path: Path) -> None:
+    def start(self, path: Path, batch_files: int = 1) -> None:
+        """Name what is loading now: one file, or the first of a batch loaded in one pass."""
         if self._progress is not None:
-            self._progress.update(self._task, description=path.name)
+            label = path.name if batch_files <= 1 else f"{path.name} + {batch_files - 1} more (one batch)"
+            self._progress.update(self._task, description=label)
 
     def done(self, rows_read: int) -> None:
         self.rows += rows_read
