@@ -234,7 +234,7 @@ def _header(columns) -> np.ndarray:
     return np.frombuffer((",".join(f'"{c}"' for c in columns) + "\n").encode(), dtype=np.uint8)
 
 
-def segments_csv(columns, cols: dict[str, np.ndarray], lookups: dict[str, Lookup]) -> bytes:
+def segments_csv(columns, cols: dict[str, np.ndarray], lookups: dict[str, Lookup]) -> np.ndarray:
     L = lookups
     out = _segments_csv(
         _header(columns), *(np.ascontiguousarray(cols[k]) for k in (
@@ -244,14 +244,14 @@ def segments_csv(columns, cols: dict[str, np.ndarray], lookups: dict[str, Lookup
         L["outcome"].data, L["outcome"].offsets, L["xfer_type"].data, L["xfer_type"].offsets,
         L["disp"].data, L["disp"].offsets,
     )  # fmt: skip
-    return out.tobytes()
+    return out  # the file's bytes (uint8); written without another copy
 
 
-def states_csv(columns, cols: dict[str, np.ndarray], skew_s: int, lookups: dict[str, Lookup]) -> bytes:
+def states_csv(columns, cols: dict[str, np.ndarray], skew_s: int, lookups: dict[str, Lookup]) -> np.ndarray:
     L = lookups
     out = _states_csv(
         _header(columns), *(np.ascontiguousarray(cols[k]) for k in ("agent", "state", "reason", "start", "end")),
         skew_s, L["const"].data, L["const"].offsets, L["agent"].data, L["agent"].offsets,
         L["state"].data, L["state"].offsets, L["reason"].data, L["reason"].offsets,
     )  # fmt: skip
-    return out.tobytes()
+    return out  # the file's bytes (uint8); written without another copy

@@ -185,10 +185,10 @@ def write_segments(center: Center, seg: dict[str, np.ndarray], rng: np.random.Ge
     if path.suffix == ".parquet":
         return write_table(segments_table(center, seg, rng), path)
     queues = center.queues
-    site = np.array([q.site for q in queues], dtype=object)[seg["q"]]
-    e164 = e164_numbers(seg["caller"], site)
+    lon = np.array([q.site == "lon" for q in queues])[seg["q"]]
+    e164 = e164_numbers(seg["caller"], np.where(lon, "lon", ""))
     style = rng.random(len(seg["caller"]))  # the same draw caller_numbers() makes
-    cn = site != "lon"
+    cn = ~lon
     national = cn & (style < 0.25)
     phone_style = np.where(national, 1, np.where(style > 0.92, 2, 3))
     phone_style[is_withheld(seg["caller"])] = 0
@@ -218,10 +218,11 @@ def write_states(center: Center, rows: dict[str, np.ndarray], path: Path, skew_s
     return _write_bytes(text, path, len(rows["agent"]))
 
 
-def _write_bytes(data: bytes, path: Path, rows: int) -> int:
+def _write_bytes(data: np.ndarray, path: Path, rows: int) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
+    with tmp.open("wb") as f:
+        f.write(memoryview(data))
     tmp.replace(path)
     return rows
 
