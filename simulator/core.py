@@ -129,7 +129,6 @@ def simulate(
     survey_index = 0
     handle_by_agent = np.zeros(center.n)
     avail_by_agent = np.zeros(center.n)
-    bar = _progress(progress, days)
     writer_args = (center, telephony, landing, truth, seed, t0_all)
     expected_per_day = sum(q.behaviour.weekday_volume for q in queues) * scale
     if expected_per_day >= PROCESS_WRITER_MIN_CONTACTS:
@@ -138,10 +137,12 @@ def simulate(
             max_workers=1, mp_context=get_context("fork"), initializer=_worker_init, initargs=writer_args
         )
         write_day, close_writer = _worker_write, _worker_close
+        writer.submit(int).result()  # fork now, before the progress bar starts its refresh thread
     else:  # small runs: a thread (no process start-up); the files are the same
         writer = ThreadPoolExecutor(max_workers=1)
         local = ChunkWriter(*writer_args)
         write_day, close_writer = local.write, local.close
+    bar = _progress(progress, days)
     writing = None
     try:
         for c in range(days):
