@@ -530,21 +530,25 @@ def plan_pushdown(
 # which rows a run judges
 
 
-def last_clean_check(con, suite_names: list[str]) -> datetime | None:
-    """When these suites last ran with no blocking failure (marts.dq_results), if ever."""
+def last_clean_check(con, suite_names: list[str], also_blocking: tuple[str, ...] = ()) -> datetime | None:
+    """When these suites last ran with no blocking failure (marts.dq_results), if ever.
+
+    ``also_blocking``: other suites of the same run whose failure makes it unclean too.
+    """
     if not suite_names or not _table_exists(con, "marts.dq_results"):
         return None
     marks = ", ".join("?" * len(suite_names))
+    failing = suite_names + list(also_blocking)
     return con.execute(
         f"""
         select max(checked_at) from marts.dq_results
         where suite in ({marks})
           and run_id not in (
               select run_id from marts.dq_results
-              where suite in ({marks}) and not success and severity = '{BLOCK}'
+              where suite in ({", ".join("?" * len(failing))}) and not success and severity = '{BLOCK}'
           )
         """,
-        suite_names + suite_names,
+        suite_names + failing,
     ).fetchone()[0]
 
 
@@ -569,7 +573,8 @@ def marts_window_start(con, config: dict, since: datetime | None, suite_names: l
     inc = config.get("incremental") or {}
     if since is None or not inc:
         return None
-    mark = last_clean_check(con, suite_names)
+    # a run whose dbt build failed judged marts that lacked its rows: not a clean mark
+    mark = last_clean_check(con, suite_names, also_blocking=("dbt",))
     if mark is None:
         return None
     for table in inc.get("whole_history_sources") or []:

@@ -251,3 +251,28 @@ def test_a_rerun_after_a_blocking_raw_failure_judges_those_rows_again(instance):
     ]
     by_check = _summary(rerun)
     assert by_check["raw_contact_segments.outcome_accepted_values"][2] == 1  # only that row: judged once
+
+
+def test_a_run_whose_dbt_build_failed_is_not_a_clean_mark(instance):
+    _record_clean_check(instance, AFTER_LOAD)
+    new_rows = AFTER_LOAD + timedelta(hours=1)
+    execute(
+        instance.warehouse,
+        f"""
+        update raw.contact_segments set loaded_at = timestamp '{new_rows}'
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}';
+        """,
+    )
+    # that run's mart checks passed on marts dbt failed to rebuild
+    passed = runner.run_suites(instance.warehouse, "dbt_failed", since=new_rows, layers={"marts"})
+    assert passed.blocking_failures == []
+    dbt_failure = runner.CheckResult("dbt", "fct_contacts", "model_builds", runner.BLOCK, False)
+    passed.results.append(dbt_failure)
+    con = duckdb.connect(str(instance.warehouse))
+    runner.write_results(con, passed, AFTER_LOAD + timedelta(hours=2))
+    window = runner.marts_window_start(
+        con, runner.load_config(), AFTER_LOAD + timedelta(hours=3), ["marts_fct_contacts"]
+    )
+    con.close()
+    # the next run still judges the dates of the rows loaded in the failed run
+    assert window == START + timedelta(days=20) - timedelta(days=9)
