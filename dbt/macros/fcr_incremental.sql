@@ -122,3 +122,22 @@
         )
     {%- endif %}
 {%- endmacro %}
+
+
+{#- is_incremental(), and {{ this }} already has `columns` (the watermark): a table built before
+    those columns existed is rebuilt in full once (delete+insert of every key) instead of failing. -#}
+{% macro is_incremental_with(columns) -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- for column in columns -%}
+        {%- if column | lower not in existing -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}

@@ -16,7 +16,7 @@ with
 segments as (
     select * from {{ ref('stg_telephony__contact_segments') }}
 ),
-{% if is_incremental() %}
+{% if is_incremental_with(['loaded_at']) %}
 
     new_segments as (
         select
@@ -84,7 +84,7 @@ per_contact as (
         max(coalesce(end_ts, answer_ts, queue_entry_ts)) as contact_end_ts,
         -- newest raw load behind the contact: the watermark of the incremental models downstream
         max(loaded_at) as loaded_at
-    {%- if is_incremental() %}
+    {%- if is_incremental_with(['loaded_at']) %}
         from touched_segments
     {%- else %}
         from segments

@@ -24,7 +24,7 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
-{% if is_incremental() %}
+{% if is_incremental_with(['loaded_at']) %}
     recompute_keys as (
         {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
     ),

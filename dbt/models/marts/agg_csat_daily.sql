@@ -19,7 +19,7 @@ contacts as (
     select * from {{ ref('fct_contacts') }}
     where
         is_handled
-        {%- if is_incremental() %}
+        {%- if is_incremental_with(['loaded_at']) %}
             and report_date in (
                 {{ contact_report_dates_to_rebuild(
                     ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), False

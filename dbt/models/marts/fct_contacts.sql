@@ -22,7 +22,7 @@ surveys as (
     select * from {{ ref('stg_surveys__customer_responses') }}
 ),
 
-{% if is_incremental() %}
+{% if is_incremental_with(['loaded_at']) %}
     changed_keys as (
         {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
         union
