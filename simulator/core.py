@@ -176,16 +176,22 @@ def simulate(
                 bar.advance(bar.task_ids[0])
         if writing is not None:
             files += writing.result()
-        truth_files, contacts = writer.submit(close_writer).result()
+        closing = writer.submit(close_writer)  # the truth's last days, while HR/WFM exports are written here
+        if bar:
+            bar.stop()
+            bar = None
+        files += exports.write_roster(center, landing)
+        files += exports.write_schedules(center, landing, start, end)
+        occupancy = _team_occupancy(center, handle_by_agent, avail_by_agent)
+        files += exports.write_stress_survey(
+            center, landing, end, occupancy, np.random.default_rng([seed, 9])
+        )
+        truth_files, contacts = closing.result()
     finally:
         writer.shutdown(wait=True)
         if bar:
             bar.stop()
 
-    files += exports.write_roster(center, landing)
-    files += exports.write_schedules(center, landing, start, end)
-    occupancy = _team_occupancy(center, handle_by_agent, avail_by_agent)
-    files += exports.write_stress_survey(center, landing, end, occupancy, np.random.default_rng([seed, 9]))
     if dirty:
         from simulator.faults import inject_faults
 
