@@ -115,14 +115,17 @@ def test_streamed_contacts_truth_agrees_with_the_segments(tmp_path, sql, telepho
 
 
 def test_a_big_center_keeps_a_demo_like_service_level(tmp_path, sql):
-    """Staffing scales with the load: at scale 20 service neither collapses nor is perfect."""
-    run = core.simulate(tmp_path, days=1, start=date(2026, 3, 3), seed=4, scale=20, progress=False)
-    assert run.contacts > 40_000
+    """Staffing scales with the load: a week at scale 10 (repeat callers built up) neither collapses nor is perfect.
+
+    With the demo's fixed x0.78 staffing, 35 days at scale 30 ran at SL 59% with 19% abandoned.
+    """
+    run = core.simulate(tmp_path, days=7, start=date(2026, 3, 2), seed=4, scale=10, progress=False)
+    assert run.contacts > 150_000
     got = sql(
         f"""select sum(answered_within_t) / sum(answered) as sl, sum(abandoned) / sum(offered) as abandon,
                    count(*) filter (where answered_within_t < 0.8 * answered) as missed
             from '{run.data_dir}/truth/intervals.parquet'"""
     ).iloc[0]
-    assert 0.75 <= got.sl <= 0.95
-    assert got.abandon < 0.12
+    assert 0.72 <= got.sl <= 0.92
+    assert got.abandon < 0.14
     assert got.missed > 0  # some intervals still miss 80/20
