@@ -30,7 +30,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives the same files")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = ~3,000 contacts/day)")
+    size.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="volume multiplier (1 = ~3,000 contacts/day; --days 35 --scale 97 = ~10M contacts)",
+    )
     size.add_argument("--agents", type=int, default=None, help="size the center by head count instead")
     p.add_argument("--telephony", choices=TELEPHONY, default="canonical", help="how the calls are rendered")
     p.add_argument(
