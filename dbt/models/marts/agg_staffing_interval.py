@@ -161,7 +161,8 @@ def erlang_columns(df: pd.DataFrame, interval_s: float, min_abandon_share: float
 
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="report_date")
-    interval_s = float(dbt.config.get("interval_minutes") or 30) * 60
+    # a call nested in `or` would hide the key from dbt's config parser (it would then be None)
+    interval_s = float(dbt.config.get("interval_minutes")) * 60
     default_shrinkage = float(dbt.config.get("default_shrinkage"))
     min_abandon_share = float(dbt.config.get("erlang_a_min_abandon_share"))
 
