@@ -1,11 +1,11 @@
 -- Incremental repeat-contact (FCR) detection. A contact's repeat flag looks forward: it depends on
 -- the caller's next contact within W days (var / seed fcr_window_days) and, while that window is
--- still open, on the latest data. So a run that (re)assembles contacts starting at T can only
--- change the flags of contacts started in [T - W, T], plus every contact whose window was still
--- pending at the previous data end. Models using these macros recompute exactly those contacts,
--- plus, per caller, the last contact before that range (its next contact may now be a new one,
--- which changes next_contact_ts though not its status), and delete+insert them by contact key.
--- {{ this }} must carry contact_start_ts, caller_key, direction, first_queue_code and loaded_at.
+-- still open, on the latest data. So a run that (re)assembles contacts starting at T or later can
+-- only change the flags of contacts started from T - W on, and of those still pending at the
+-- previous data end. Models using these macros recompute every contact from the earlier of the two
+-- bounds on, plus, per affected caller, the last contact before it (its next contact may now be a
+-- new one: next_contact_ts changes, its status cannot), and delete+insert them by contact key.
+-- The model's own table must carry contact_start_ts, caller_key, direction, first_queue_code and loaded_at.
 
 {#- The columns that identify a caller for FCR (the LEAD partition). -#}
 {% macro fcr_caller_columns() -%}
