@@ -72,14 +72,27 @@ def new_run_id() -> str:
 
 
 @contextmanager
-def instance_lock(paths: Paths) -> Iterator[None]:
-    """One build per instance at a time (DuckDB allows one writer per file anyway)."""
+def instance_lock(paths: Paths, *, wait_s: float = 0) -> Iterator[None]:
+    """One writer per instance at a time: a CLI build holds it for the whole flow, a Dagster step for
+    its own step, so the two never collide on DuckDB's single-writer file. ``wait_s`` > 0 waits for
+    the holder (Dagster steps queue behind a CLI build) instead of failing at once."""
     paths.run.mkdir(parents=True, exist_ok=True)
-    with open(paths.run / "build.lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise UserError(f"another build is running on {paths.root} ({paths.run / 'build.lock'})") from e
+    deadline = time.monotonic() + wait_s
+    with open(paths.run / "build.lock", "a+") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as e:
+                if time.monotonic() >= deadline:
+                    f.seek(0)
+                    holder = f.read().strip() or "unknown"
+                    raise UserError(
+                        f"another build is running on {paths.root} (pid {holder}, lock {paths.run / 'build.lock'})"
+                    ) from e
+                time.sleep(1)
+        f.seek(0)
+        f.truncate()
         f.write(f"{os.getpid()}\n")
         f.flush()
         yield
@@ -398,7 +411,8 @@ def run_build(
                 report = quality_step(
                     paths,
                     run_id,
-                    since=None if skip_ingest else started,
+                    # a full refresh can change any row: judge them all, not only the newly loaded dates
+                    since=None if (skip_ingest or full_refresh) else started,
                     extra_results=dbt_check_rows(dbt_state.get("nodes", [])),
                     echo=echo,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import dagster as dg
@@ -22,9 +23,18 @@ class CallcenterInstance(dg.ConfigurableResource):
     """The data dir of this instance (landing, warehouse, serving, alerts, secrets)."""
 
     data_dir: str = ""
+    # how long a step waits for a `callcenter build` (or another run's step) holding the instance
+    writer_wait_s: int = 3600
 
     def paths(self) -> Paths:
         return data_paths(self.data_dir or None).ensure()
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """The instance's writer lock, the same one `callcenter build` holds: Dagster's pool only
+        orders Dagster's own steps, while this also keeps a step from writing during a CLI build."""
+        from callcenter.pipeline import instance_lock
+
+        return instance_lock(self.paths(), wait_s=self.writer_wait_s)
 
 
 def _dbt_executable() -> str:

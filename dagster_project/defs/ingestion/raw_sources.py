@@ -96,46 +96,47 @@ def _table_metadata(table: str, results: list[FileResult]) -> dict:
     pool=DUCKDB_WRITER_POOL,
 )
 def raw_landing(context: dg.AssetExecutionContext, config: IngestConfig, callcenter: CallcenterInstance):
-    paths = callcenter.paths()
-    selected = [k.path[-1] for k in context.selected_asset_keys]
-    sources = sorted({s for t in selected for s in FEEDS[t]}, key=LANDING_SOURCES.index)
-    files = landing_files(paths.landing, sources)
-    if config.day:
-        pattern = _day_pattern(config.day)
-        files = [f for f in files if pattern.search(f.name)]
-        context.log.info(f"backfill {config.day}: {len(files)} landing files")
-        if config.reload:
-            rel = [f.resolve().relative_to(paths.root.resolve()).as_posix() for f in files]
-            removed = forget_files(paths.warehouse, rel)
-            context.log.info(f"reload: forgot {removed} loaded files of {config.day}")
-    elif config.reload:
-        raise dg.Failure("reload needs a day (reloading everything is a rebuild: delete the warehouse)")
-    key = hmac_key(paths)
-    t0 = time.monotonic()
-    results = ingest_paths(paths.warehouse, files, key, relative_to=paths.root) if files else []
-    if not files:
-        from ingestion import ensure_raw_schema
+    with callcenter.writer_lock():
+        paths = callcenter.paths()
+        selected = [k.path[-1] for k in context.selected_asset_keys]
+        sources = sorted({s for t in selected for s in FEEDS[t]}, key=LANDING_SOURCES.index)
+        files = landing_files(paths.landing, sources)
+        if config.day:
+            pattern = _day_pattern(config.day)
+            files = [f for f in files if pattern.search(f.name)]
+            context.log.info(f"backfill {config.day}: {len(files)} landing files")
+            if config.reload:
+                rel = [f.resolve().relative_to(paths.root.resolve()).as_posix() for f in files]
+                removed = forget_files(paths.warehouse, rel)
+                context.log.info(f"reload: forgot {removed} loaded files of {config.day}")
+        elif config.reload:
+            raise dg.Failure("reload needs a day (reloading everything is a rebuild: delete the warehouse)")
+        key = hmac_key(paths)
+        t0 = time.monotonic()
+        results = ingest_paths(paths.warehouse, files, key, relative_to=paths.root) if files else []
+        if not files:
+            from ingestion import ensure_raw_schema
 
-        ensure_raw_schema(paths.warehouse)
-    elapsed = time.monotonic() - t0
-    for r in results:
-        if r.status == "rejected":
-            context.log.error(f"rejected {r.message}")
-            send_alert(
-                paths,
-                "file_rejected",
-                f"landing file rejected: {r.path.name}",
-                {"file": str(r.path), "error": r.message, "dagster_run_id": context.run_id},
-            )
-    loaded = [r for r in results if r.status == "loaded"]
-    context.log.info(
-        f"{len(results)} files: {len(loaded)} loaded, "
-        f"{sum(r.status == 'already_loaded' for r in results)} already loaded, "
-        f"{sum(r.status == 'rejected' for r in results)} rejected; "
-        f"{sum(r.rows_read for r in loaded):,} rows in {elapsed:.1f} s"
-    )
-    for table in selected:
-        yield dg.MaterializeResult(asset_key=["raw", table], metadata=_table_metadata(table, results))
+            ensure_raw_schema(paths.warehouse)
+        elapsed = time.monotonic() - t0
+        for r in results:
+            if r.status == "rejected":
+                context.log.error(f"rejected {r.message}")
+                send_alert(
+                    paths,
+                    "file_rejected",
+                    f"landing file rejected: {r.path.name}",
+                    {"file": str(r.path), "error": r.message, "dagster_run_id": context.run_id},
+                )
+        loaded = [r for r in results if r.status == "loaded"]
+        context.log.info(
+            f"{len(results)} files: {len(loaded)} loaded, "
+            f"{sum(r.status == 'already_loaded' for r in results)} already loaded, "
+            f"{sum(r.status == 'rejected' for r in results)} rejected; "
+            f"{sum(r.rows_read for r in loaded):,} rows in {elapsed:.1f} s"
+        )
+        for table in selected:
+            yield dg.MaterializeResult(asset_key=["raw", table], metadata=_table_metadata(table, results))
 
 
 raw_ingest = dg.define_asset_job(

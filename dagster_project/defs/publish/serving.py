@@ -33,7 +33,8 @@ def serving_snapshot(
             f"{len(blocked)} blocking data-quality failure(s); serving snapshot unchanged",
             metadata={"failures": [f"{s}.{c} on {t}" for s, c, t in blocked[:20]]},
         )
-    snap = pipeline.publish_step(paths, context.run_id)
+    with callcenter.writer_lock():
+        snap = pipeline.publish_step(paths, context.run_id)
     return dg.MaterializeResult(
         metadata={
             "snapshot_id": snap.snapshot_id,

@@ -52,7 +52,8 @@ def callcenter_dbt_models(
 ):
     paths = callcenter.paths()
     os.environ[DATA_DIR_ENV] = str(paths.root)  # dbt's profile reads the warehouse path from it
-    yield from dbt.cli(["build", *PRODUCTION_DBT_BUILD_ARGS], context=context).stream()
+    with callcenter.writer_lock():
+        yield from dbt.cli(["build", *PRODUCTION_DBT_BUILD_ARGS], context=context).stream()
 
 
 def mart_keys() -> dict[str, dg.AssetKey]:
