@@ -9,9 +9,8 @@ copy) so ``callcenter rollback`` is one more rename.
 
 The snapshot is shaped for dashboards that open a fresh read-only connection per chart query:
 small row groups and a few tables stored in the order their charts read them (zonemaps then skip
-most of a table), plus small ``marts.srv_*`` tables derived from the marts, which let a chart read
-a few thousand rows instead of scanning a million-row fact table. Every mart keeps its columns
-and rows (docs/marts.md); the ``srv_*`` tables are extra and documented in docs/dashboards.md.
+most of a table). That is physical layout only: publishing copies the marts, every mart keeps its
+columns and rows (docs/marts.md), and any table a dashboard reads is a dbt mart.
 """
 
 from __future__ import annotations
@@ -39,125 +38,6 @@ SERVING_ROW_GROUP_SIZE = 16_384
 # Physical order of published tables (their rows and columns are unchanged): outcome first so an
 # outcome filter reads one run of row groups, newest first so a top-N by time stops early.
 SERVING_ORDER = {"fct_queue_stints": "outcome, interval_start_local desc"}
-
-STAFFING_COLUMNS = (
-    "queue_code",
-    "site_code",
-    "report_date",
-    "interval_start_local",
-    "offered",
-    "aht_s",
-    "traffic_erlangs",
-    "required_agents_c",
-    "required_agents_a",
-    "shrinkage",
-    "required_scheduled",
-    "scheduled_agents",
-    "logged_in_agents",
-)
-# Serving-only tables: name -> (source columns it needs, SQL). Built from the published marts in
-# the snapshot itself; skipped when a source lacks a column (e.g. a test warehouse).
-SERVING_TABLES: dict[str, tuple[dict[str, set[str]], str]] = {
-    # Contact-grain customer measures of agg_center_daily, per handling queue and site, so the
-    # executive overview's complaint rate, FCR, CSAT and NPS follow the queue and site filters.
-    # Same definitions as dbt/models/marts/agg_center_daily.sql; build_snapshot checks that the
-    # sums over queues equal that mart for every day and refuses to publish otherwise.
-    "srv_contacts_daily": (
-        {
-            "fct_contacts": {
-                "report_date",
-                "first_queue_code",
-                "last_queue_code",
-                "site_code",
-                "is_handled",
-                "complaint",
-                "transferred",
-                "fcr_status",
-                "csat",
-                "nps",
-            },
-            "agg_center_daily": {"report_date", "complaint_num", "fcr_num", "csat_num", "nps_responses"},
-        },
-        """
-        select
-            report_date,
-            coalesce(last_queue_code, first_queue_code) as queue_code,
-            site_code,
-            count(*) as contacts,
-            sum(case when is_handled then 1 else 0 end) as handled_contacts,
-            sum(case when is_handled and complaint then 1 else 0 end) as complaint_num,
-            sum(case when is_handled then 1 else 0 end) as complaint_den,
-            sum(case when is_handled and transferred then 1 else 0 end) as transfer_num,
-            sum(case when is_handled then 1 else 0 end) as transfer_den,
-            sum(case when fcr_status = 'resolved' then 1 else 0 end) as fcr_num,
-            sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_den,
-            sum(case when fcr_status = 'pending' then 1 else 0 end) as fcr_pending,
-            sum(case when csat >= 4 then 1 else 0 end) as csat_num,
-            sum(case when csat is not null then 1 else 0 end) as csat_den,
-            sum(case when nps >= 9 then 1 else 0 end) as nps_promoters,
-            sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
-            sum(case when nps is not null then 1 else 0 end) as nps_responses
-        from marts.fct_contacts
-        group by all
-        order by report_date, queue_code, site_code
-        """,
-    ),
-    # Complaint contacts by reason (segment disposition), date, queue and site. A contact counts
-    # once per reason, at its first complaint segment with that reason, so summing over dates,
-    # queues and sites gives count(distinct contact_id) per reason without scanning the segments.
-    "srv_complaints_daily": (
-        {
-            "fct_agent_segments": {
-                "contact_id",
-                "segment_seq",
-                "report_date",
-                "queue_code",
-                "site_code",
-                "disposition",
-                "complaint",
-            }
-        },
-        """
-        with first_complaint as (
-            select report_date, queue_code, site_code, disposition
-            from marts.fct_agent_segments
-            where complaint
-            qualify row_number() over (partition by contact_id, disposition order by segment_seq) = 1
-        )
-        select report_date, queue_code, site_code, disposition, count(*) as complaint_contacts
-        from first_complaint
-        group by all
-        order by report_date, queue_code, site_code, disposition
-        """,
-    ),
-    # agg_staffing_interval with the time-of-day and weekday labels agg_queue_interval has, for the
-    # intraday staffing profile (48 half-hours instead of one point per interval of the history).
-    "srv_staffing_interval": (
-        {"agg_staffing_interval": set(STAFFING_COLUMNS)},
-        f"""
-        select
-            {", ".join(STAFFING_COLUMNS)},
-            strftime(interval_start_local, '%u-%a') as weekday,
-            strftime(interval_start_local, '%H:%M') as time_of_day
-        from marts.agg_staffing_interval
-        order by interval_start_local
-        """,
-    ),
-}
-# Measures srv_contacts_daily must reproduce exactly, summed per report_date.
-RECONCILED_WITH_CENTER_DAILY = (
-    "complaint_num",
-    "complaint_den",
-    "transfer_num",
-    "transfer_den",
-    "fcr_num",
-    "fcr_den",
-    "csat_num",
-    "csat_den",
-    "nps_promoters",
-    "nps_detractors",
-    "nps_responses",
-)
 
 # Column names that must never reach serving, whatever the table (personal data by construction).
 FORBIDDEN_COLUMN = re.compile(
@@ -223,55 +103,6 @@ def privacy_violations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str
     return problems
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [PUBLISHED_SCHEMA, table],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def add_serving_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Create the ``marts.srv_*`` tables from the marts in `con`'s current database; returns row counts.
-
-    Raises PublishError when srv_contacts_daily does not add up to agg_center_daily (a definition
-    changed in dbt and not here): the executive overview must not show other numbers than the marts.
-    """
-    counts: dict[str, int] = {}
-    for name, (needs, sql) in SERVING_TABLES.items():
-        if any(not cols <= _columns(con, table) for table, cols in needs.items()):
-            continue
-        con.execute(f"create or replace table {PUBLISHED_SCHEMA}.{name} as {sql}")
-        counts[name] = con.execute(f"select count(*) from {PUBLISHED_SCHEMA}.{name}").fetchone()[0]
-    if "srv_contacts_daily" in counts:
-        center = _columns(con, "agg_center_daily")
-        measures = [m for m in RECONCILED_WITH_CENTER_DAILY if m in center]
-        diff = " or ".join(f"c.{m} is distinct from s.{m}" for m in measures)
-        sums = ", ".join(f"sum({m}) as {m}" for m in measures)
-        bad = con.execute(
-            f"""
-            with s as (select report_date, {sums} from {PUBLISHED_SCHEMA}.srv_contacts_daily group by all),
-            c as (select report_date, {", ".join(measures)} from {PUBLISHED_SCHEMA}.agg_center_daily
-                  where contacts > 0)
-            select coalesce(c.report_date, s.report_date) from c full join s using (report_date)
-            where {diff} order by 1 limit 3
-            """
-            if "contacts" in center
-            else f"""
-            with s as (select report_date, {sums} from {PUBLISHED_SCHEMA}.srv_contacts_daily group by all)
-            select c.report_date from {PUBLISHED_SCHEMA}.agg_center_daily c join s using (report_date)
-            where {diff} order by 1 limit 3
-            """
-        ).fetchall()
-        if bad:
-            raise PublishError(
-                "srv_contacts_daily does not add up to agg_center_daily on "
-                + ", ".join(str(r[0]) for r in bad)
-                + ": align SERVING_TABLES in callcenter/publish.py with dbt/models/marts/agg_center_daily.sql"
-            )
-    return counts
-
-
 def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) -> Snapshot:
     """Write the temp serving file for this run (not yet visible to readers)."""
     if not paths.warehouse.exists():
@@ -301,7 +132,6 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) ->
             order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
             con.execute(f"create table {q} as select * from wh.{q}{order}")
             counts[table] = con.execute(f"select count(*) from {q}").fetchone()[0]
-        add_serving_tables(con)
         con.execute(
             f"create table {PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE} (snapshot_id varchar, run_id varchar, "
             "published_at timestamp, table_name varchar, row_count bigint)"

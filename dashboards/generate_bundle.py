@@ -256,7 +256,7 @@ def count(name: str, zh: str, en: str, expression: str, fmt: str = INT, anchor: 
     return Metric(name, zh, en, expression, fmt, f"{en}: {expression}.", anchor)
 
 
-# Contact-grain customer rates (agg_center_daily, and per queue and site srv_contacts_daily).
+# Contact-grain customer rates (agg_center_daily, and per queue and site agg_contact_outcomes_daily).
 CONTACT_RATES = [
     m("complaint_rate", ratio("complaint_num", "complaint_den")),
     m("transfer_rate", ratio("transfer_num", "transfer_den")),
@@ -322,12 +322,7 @@ class Dataset:
             "schema": SCHEMA,
             "catalog": None,
             "main_dttm_col": self.main_dttm,
-            "description": (
-                f"{self.zh} · serving table marts.{self.table}, derived from the marts at publish time "
-                f"(docs/dashboards.md). Metrics: {GLOSSARY}."
-                if self.table.startswith("srv_")
-                else f"{self.zh} · mart marts.{self.table} (docs/marts.md). Metrics: {GLOSSARY}."
-            ),
+            "description": f"{self.zh} · mart marts.{self.table} (docs/marts.md). Metrics: {GLOSSARY}.",
             "default_endpoint": None,
             "offset": 0,
             "cache_timeout": None,
@@ -425,7 +420,7 @@ DATASETS = {
             "report_date",
         ),
         Dataset(
-            "srv_contacts_daily",
+            "agg_contact_outcomes_daily",
             "联系 × 队列 × 站点 × 日 Contacts by queue, site and day",
             [("report_date", DATE), ("queue_code", VARCHAR), ("site_code", VARCHAR)]
             + [
@@ -520,7 +515,7 @@ DATASETS = {
             "report_date",
         ),
         Dataset(
-            "srv_complaints_daily",
+            "agg_complaints_daily",
             "投诉 × 原因 × 队列 × 站点 × 日 Complaints by reason, queue, site and day",
             [
                 ("report_date", DATE),
@@ -563,14 +558,14 @@ DATASETS = {
             "interval_start_local",
         ),
         Dataset(
-            "srv_staffing_interval",
+            "agg_staffing_interval",
             "人力需求 × 时段 Staffing by interval",
             [
                 ("queue_code", VARCHAR),
                 ("site_code", VARCHAR),
                 ("report_date", DATE),
                 ("interval_start_local", TIMESTAMP),
-                ("weekday", VARCHAR),
+                ("weekday", BIGINT),
                 ("time_of_day", VARCHAR),
             ]
             + [
@@ -1192,10 +1187,10 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             PCT,
         ),
         ("exec_aht", "平均处理时长 AHT, s", "agg_queue_daily", "aht", SEC),
-        ("exec_fcr", "一次解决率 FCR", "srv_contacts_daily", "fcr", PCT),
-        ("exec_csat", "满意度 CSAT (top-2-box)", "srv_contacts_daily", "csat", PCT),
-        ("exec_nps", "净推荐值 NPS", "srv_contacts_daily", "nps", NUM),
-        ("exec_complaint_rate", "投诉率 Complaint rate", "srv_contacts_daily", "complaint_rate", PCT),
+        ("exec_fcr", "一次解决率 FCR", "agg_contact_outcomes_daily", "fcr", PCT),
+        ("exec_csat", "满意度 CSAT (top-2-box)", "agg_contact_outcomes_daily", "csat", PCT),
+        ("exec_nps", "净推荐值 NPS", "agg_contact_outcomes_daily", "nps", NUM),
+        ("exec_complaint_rate", "投诉率 Complaint rate", "agg_contact_outcomes_daily", "complaint_rate", PCT),
     ]
     kpi = [big_number_trend(k, ti, ds, me, f) for k, ti, ds, me, f in exec_kpis]
     executive = [
@@ -1253,7 +1248,12 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 targets=[("目标 Target", asa_t)],
                 fmt=SEC,
             ),
-            line("exec_cx_trend", "一次解决率与满意度 FCR and CSAT", "srv_contacts_daily", ["fcr", "csat"]),
+            line(
+                "exec_cx_trend",
+                "一次解决率与满意度 FCR and CSAT",
+                "agg_contact_outcomes_daily",
+                ["fcr", "csat"],
+            ),
         ],
     ]
     service = [
@@ -1318,7 +1318,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
             intraday(
                 "sl_staffing",
                 "需求、排班与在线坐席(按时段, 日均) Required vs scheduled vs logged-in agents by interval, average day",
-                "srv_staffing_interval",
+                "agg_staffing_interval",
                 ["required_scheduled_per_day", "scheduled_agents_per_day", "logged_in_agents_per_day"],
                 fmt=",.1f",
                 width=6,
@@ -1519,7 +1519,7 @@ def build_charts(t: dict[str, float]) -> dict[str, list[list[Chart]]]:
                 "cx_complaints_by_reason",
                 "投诉原因 Complaints by reason",
                 "echarts_timeseries_bar",
-                "srv_complaints_daily",
+                "agg_complaints_daily",
                 {
                     "x_axis": "disposition",
                     "metrics": ["complaints"],
@@ -1774,9 +1774,9 @@ FILTER_COLUMNS = {
             "agg_fcr_daily",
             "agg_csat_daily",
             "fct_queue_stints",
-            "srv_staffing_interval",
-            "srv_contacts_daily",
-            "srv_complaints_daily",
+            "agg_staffing_interval",
+            "agg_contact_outcomes_daily",
+            "agg_complaints_daily",
         ],
     ),
     "team": ("班组 Team", "team", ["agg_agent_daily", "agg_agent_monthly_scorecard"]),
@@ -1788,9 +1788,9 @@ FILTER_COLUMNS = {
             "agg_queue_interval",
             "agg_agent_daily",
             "fct_agent_segments",
-            "srv_staffing_interval",
-            "srv_contacts_daily",
-            "srv_complaints_daily",
+            "agg_staffing_interval",
+            "agg_contact_outcomes_daily",
+            "agg_complaints_daily",
         ],
     ),
     "wave": ("调查批次 Survey wave", "wave", ["agg_stress_wave", "agg_stress_dimension"]),

@@ -106,26 +106,44 @@ def bootstrap(paths: Paths, env: dict[str, str], python: Path) -> None:
     marker.touch()
 
 
-def missing_serving_tables(serving: Path) -> list[str]:
-    """Serving tables the dashboards read that this snapshot lacks (published before they existed)."""
+def dashboard_columns(bundle: Path = BUNDLE_DIR) -> dict[str, set[str]]:
+    """Columns of every mart the dashboard bundle's datasets read: {table: {column, ...}}."""
+    import yaml
+
+    needed: dict[str, set[str]] = {}
+    for dataset in sorted((bundle / "datasets").glob("*/*.yaml")):
+        spec = yaml.safe_load(dataset.read_text(encoding="utf-8"))
+        needed[spec["table_name"]] = {c["column_name"] for c in spec.get("columns") or []}
+    return needed
+
+
+def missing_serving_tables(serving: Path, bundle: Path = BUNDLE_DIR) -> list[str]:
+    """Marts (``table``) or columns (``table.column``) the dashboards read that this snapshot lacks
+    (it was published before they existed)."""
     import duckdb
 
-    from callcenter.publish import PUBLISHED_SCHEMA, SERVING_TABLES
+    from callcenter.publish import PUBLISHED_SCHEMA
 
     try:
         con = duckdb.connect(str(serving), read_only=True)
     except duckdb.Error:
         return []  # not a database Superset can read either: its own error says more
     try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [PUBLISHED_SCHEMA]
-            ).fetchall()
-        }
+        present: dict[str, set[str]] = {}
+        for table, column in con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = ?",
+            [PUBLISHED_SCHEMA],
+        ).fetchall():
+            present.setdefault(table, set()).add(column)
     finally:
         con.close()
-    return sorted(set(SERVING_TABLES) - present)
+    missing: list[str] = []
+    for table, columns in sorted(dashboard_columns(bundle).items()):
+        if table not in present:
+            missing.append(table)
+        else:
+            missing += [f"{table}.{c}" for c in sorted(columns - present[table])]
+    return missing
 
 
 def wait_healthy(port: int, proc: subprocess.Popen, log: Path) -> None:

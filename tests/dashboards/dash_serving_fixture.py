@@ -11,8 +11,6 @@ from pathlib import Path
 
 import duckdb
 
-from callcenter.publish import add_serving_tables
-
 SQL = r"""
 create schema marts;
 
@@ -117,8 +115,23 @@ select 'asterisk' as source_system, contact_id, 1::bigint as segment_seq, 'A00' 
     handle_s, true as has_hold, complaint, null::boolean as agent_resolved
 from marts.fct_contacts where outcome = 'answered';
 
--- Contact measures from fct_contacts with the dbt definitions (agg_center_daily.sql), so the
--- serving table srv_contacts_daily reconciles with it exactly as on real builds.
+-- Contact measures per handling queue and site with the dbt definitions
+-- (agg_contact_outcomes_daily.sql); the center's are their sums, as the dbt data test requires.
+create table marts.agg_contact_outcomes_daily as
+select report_date, coalesce(last_queue_code, first_queue_code) as queue_code, site_code, count(*) as contacts,
+    count(*) filter (where is_handled) as handled_contacts,
+    count(*) filter (where is_handled and complaint) as complaint_num,
+    count(*) filter (where is_handled) as complaint_den,
+    count(*) filter (where is_handled and transferred) as transfer_num,
+    count(*) filter (where is_handled) as transfer_den,
+    count(*) filter (where fcr_status = 'resolved') as fcr_num,
+    count(*) filter (where fcr_status in ('resolved', 'repeat')) as fcr_den,
+    count(*) filter (where fcr_status = 'pending') as fcr_pending,
+    count(*) filter (where csat >= 4) as csat_num, count(csat) as csat_den,
+    count(*) filter (where nps >= 9) as nps_promoters, count(*) filter (where nps <= 6) as nps_detractors,
+    count(nps) as nps_responses, timestamp '2026-10-15 02:00' as loaded_at
+from marts.fct_contacts group by all;
+
 create table marts.agg_center_daily as
 with queue_totals as (
     select report_date,
@@ -126,25 +139,26 @@ with queue_totals as (
         sum(handled) * 0.3 as hold_rate_num, sum(handled)::double as hold_rate_den
     from marts.agg_queue_daily group by report_date
 ), contact_totals as (
-    select report_date, count(*) as contacts,
-        count(*) filter (where is_handled) as handled_contacts,
-        count(*) filter (where is_handled and complaint) as complaint_num,
-        count(*) filter (where is_handled) as complaint_den,
-        count(*) filter (where is_handled and transferred) as transfer_num,
-        count(*) filter (where is_handled) as transfer_den,
-        count(*) filter (where fcr_status = 'resolved') as fcr_num,
-        count(*) filter (where fcr_status in ('resolved', 'repeat')) as fcr_den,
-        count(*) filter (where fcr_status = 'pending') as fcr_pending,
-        count(*) filter (where csat >= 4) as csat_num, count(csat) as csat_den,
-        count(*) filter (where nps >= 9) as nps_promoters, count(*) filter (where nps <= 6) as nps_detractors,
-        count(nps) as nps_responses
-    from marts.fct_contacts group by report_date
+    select report_date, sum(columns(* exclude (report_date, queue_code, site_code, loaded_at)))
+    from marts.agg_contact_outcomes_daily group by report_date
 )
 select * from queue_totals join contact_totals using (report_date);
 
+-- Complaints by reason with the dbt definition (agg_complaints_daily.sql): once per contact and
+-- reason, at its first complaint segment with that reason.
+create table marts.agg_complaints_daily as
+select report_date, queue_code, site_code, disposition, count(*) as complaint_contacts,
+    timestamp '2026-10-15 02:00' as loaded_at
+from (
+    select * from marts.fct_agent_segments where complaint
+    qualify row_number() over (partition by source_system, contact_id, disposition order by segment_seq) = 1
+)
+group by report_date, queue_code, site_code, disposition;
 
 create table marts.agg_staffing_interval as
-select queue_code, site_code, report_date, interval_start_local, offered::double as offered, 240.0 as aht_s,
+select queue_code, site_code, report_date, interval_start_local, isodow(report_date)::bigint as weekday, time_of_day,
+    offered::double as offered,
+    240.0 as aht_s,
     offered * 240.0 / 1800 as traffic_erlangs, ceil(offered * 240.0 / 1800) + 2 as required_agents_c,
     ceil(offered * 240.0 / 1800) + 1 as required_agents_a, 0.3 as shrinkage,
     ceil((ceil(offered * 240.0 / 1800) + 2) / 0.7) as required_scheduled,
@@ -269,7 +283,6 @@ def build_serving_fixture(path: Path) -> Path:
     con = duckdb.connect(str(tmp))
     try:
         con.execute(SQL)
-        add_serving_tables(con)  # the dashboards' marts.srv_* tables, as the publish step adds them
         con.execute("checkpoint")
     finally:
         con.close()

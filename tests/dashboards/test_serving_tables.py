@@ -1,6 +1,11 @@
-"""The serving-only ``marts.srv_*`` tables the dashboards read: same numbers as the marts, every filter applies.
+"""The tables the dashboards read are dbt marts, copied by the publish step and nothing else.
 
-Built on the dashboards' fixture (dash_serving_fixture.py) by the same function the publish step uses.
+The marts' numbers are tested in dbt (unit tests of agg_contact_outcomes_daily and
+agg_complaints_daily in dbt/models/marts/_marts__models.yml; the data test
+dbt/tests/reconciliation/assert_contact_outcomes_daily_sum_to_center_daily.sql). Here: the
+bundle's datasets name only marts, publishing copies them one to one, the metric expressions give
+the hand-computed numbers on the dashboards' fixture (dash_serving_fixture.py), and every
+executive-overview chart follows the queue, site and date filters.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import pytest
 import yaml
 from dash_serving_fixture import build_serving_fixture
 
-from callcenter.publish import PublishError, add_serving_tables
+from callcenter import publish
+from callcenter.config import data_paths
 
 BUNDLE = Path(__file__).resolve().parents[2] / "dashboards" / "bundle"
+MARTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "marts.md"
 
 
 @pytest.fixture(scope="module")
@@ -29,48 +36,71 @@ def rows(con, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def test_contacts_daily_adds_up_to_the_center_mart_every_day(con):
-    measures = (
-        "complaint_num, complaint_den, transfer_num, fcr_num, fcr_den, csat_num, csat_den, nps_responses"
-    )
-    sums = ", ".join(f"sum({m})" for m in measures.split(", "))
-    by_queue = rows(con, f"select report_date, {sums} from marts.srv_contacts_daily group by 1 order by 1")
-    center = rows(con, f"select report_date, {measures} from marts.agg_center_daily order by 1")
-    assert len(center) == 14 and by_queue == center
-    # and per queue it is the contacts of that handling queue, counted by hand
-    (presales,) = rows(
-        con,
-        "select count(*) filter (where is_handled and complaint) from marts.fct_contacts "
-        "where coalesce(last_queue_code, first_queue_code) = 'presales'",
-    )
-    assert rows(
-        con, "select sum(complaint_num) from marts.srv_contacts_daily where queue_code = 'presales'"
-    ) == [presales]
+def datasets() -> list[dict]:
+    return [yaml.safe_load(p.read_text()) for p in sorted((BUNDLE / "datasets").rglob("*.yaml"))]
 
 
-def test_complaints_by_reason_count_each_contact_once_per_reason(tmp_path):
-    path = build_serving_fixture(tmp_path / "serving.duckdb")
-    c = duckdb.connect(str(path))
+def metric(table: str, name: str) -> str:
+    ds = next(d for d in datasets() if d["table_name"] == table)
+    return next(m["expression"] for m in ds["metrics"] if m["metric_name"] == name)
+
+
+def test_every_dataset_reads_a_documented_mart():
+    documented = MARTS_DOC.read_text()
+    tables = [d["table_name"] for d in datasets()]
+    assert "agg_contact_outcomes_daily" in tables and "agg_complaints_daily" in tables
+    assert [t for t in tables if t.startswith("srv_")] == []
+    assert [t for t in tables if f"`{t}`" not in documented] == []
+
+
+def test_publish_copies_the_marts_and_adds_only_publish_info(data_dir, tmp_path):
+    paths = data_paths(data_dir).ensure()
+    build_serving_fixture(paths.warehouse)  # a warehouse holding exactly the dashboards' marts
+    wh = duckdb.connect(str(paths.warehouse), read_only=True)
     try:
-        # a complaint contact transferred to the other queue and site, complaining again for the same reason
-        c.execute(
-            "insert into marts.fct_agent_segments select * replace (2 as segment_seq, 'intl_support' as queue_code, "
-            "'lon' as site_code) from marts.fct_agent_segments where complaint and queue_code = 'presales' limit 1"
-        )
-        c.execute("drop table marts.srv_complaints_daily")
-        add_serving_tables(c)
-        direct = rows(
-            c,
-            "select disposition, count(distinct contact_id) from marts.fct_agent_segments where complaint "
-            "group by 1 order by 1",
-        )
-        served = rows(
-            c,
-            "select disposition, sum(complaint_contacts) from marts.srv_complaints_daily group by 1 order by 1",
-        )
-        assert served == direct and len(served) >= 2
+        before = {
+            t: wh.execute(f"select count(*) from marts.{t}").fetchone()[0]
+            for t in publish.published_tables(wh, "warehouse")
+        }
     finally:
-        c.close()
+        wh.close()
+    snap = publish.publish(paths, "run1")
+    assert snap.tables == before
+    served = duckdb.connect(str(paths.serving), read_only=True)
+    try:
+        tables = {r[0] for r in served.execute("select table_name from information_schema.tables").fetchall()}
+    finally:
+        served.close()
+    assert tables == set(before) | {publish.PUBLISH_INFO_TABLE}
+
+
+def test_executive_complaint_rate_per_queue_is_that_queues_contacts(con):
+    # the executive overview's complaint rate filtered to presales, counted by hand from fct_contacts
+    (by_hand,) = rows(
+        con,
+        "select count(*) filter (where is_handled and complaint) * 1.0 / count(*) filter (where is_handled) "
+        "from marts.fct_contacts where coalesce(last_queue_code, first_queue_code) = 'presales'",
+    )
+    (served,) = rows(
+        con,
+        f"select {metric('agg_contact_outcomes_daily', 'complaint_rate')} "
+        "from marts.agg_contact_outcomes_daily where queue_code = 'presales'",
+    )
+    assert served[0] == pytest.approx(by_hand[0]) and 0 < served[0] < 1
+
+
+def test_complaints_by_reason_sum_to_distinct_complaining_contacts(con):
+    direct = rows(
+        con,
+        "select disposition, count(distinct contact_id) from marts.fct_agent_segments where complaint "
+        "group by 1 order by 1",
+    )
+    served = rows(
+        con,
+        f"select disposition, {metric('agg_complaints_daily', 'complaints')} "
+        "from marts.agg_complaints_daily group by 1 order by 1",
+    )
+    assert served == direct and len(served) >= 2
 
 
 def test_staffing_per_day_is_the_days_total_over_queues_averaged(con):
@@ -80,44 +110,13 @@ def test_staffing_per_day_is_the_days_total_over_queues_averaged(con):
         "select avg(total) from (select interval_start_local, sum(scheduled_agents) as total "
         "from marts.agg_staffing_interval where strftime(interval_start_local, '%H:%M') = '09:00' group by 1)",
     )
-    ds = yaml.safe_load((BUNDLE / "datasets" / "serving" / "srv_staffing_interval.yaml").read_text())
-    metric = next(m["expression"] for m in ds["metrics"] if m["metric_name"] == "scheduled_agents_per_day")
-    (got,) = rows(con, f"select {metric} from marts.srv_staffing_interval where time_of_day = '09:00'")
+    expression = metric("agg_staffing_interval", "scheduled_agents_per_day")
+    (got,) = rows(con, f"select {expression} from marts.agg_staffing_interval where time_of_day = '09:00'")
     assert got[0] == pytest.approx(expected[0]) and expected[0] > 0
 
 
-def test_a_definition_drift_refuses_to_publish(tmp_path):
-    path = build_serving_fixture(tmp_path / "serving.duckdb")
-    c = duckdb.connect(str(path))
-    try:
-        c.execute("drop table marts.srv_contacts_daily")
-        c.execute(
-            "update marts.agg_center_daily set complaint_num = complaint_num + 1 where day(report_date) = 3"
-        )
-        with pytest.raises(
-            PublishError, match="srv_contacts_daily does not add up to agg_center_daily on 2026-10-03"
-        ):
-            add_serving_tables(c)
-    finally:
-        c.close()
-
-
-def test_a_warehouse_without_the_sources_gets_no_serving_tables(tmp_path):
-    c = duckdb.connect(str(tmp_path / "w.duckdb"))
-    try:
-        c.execute(
-            "create schema marts; create table marts.agg_center_daily as select current_date as report_date"
-        )
-        assert add_serving_tables(c) == {}
-    finally:
-        c.close()
-
-
 def dataset_columns() -> dict[str, set[str]]:
-    return {
-        d["uuid"]: {c["column_name"] for c in d["columns"]}
-        for d in (yaml.safe_load(p.read_text()) for p in (BUNDLE / "datasets").rglob("*.yaml"))
-    }
+    return {d["uuid"]: {c["column_name"] for c in d["columns"]} for d in datasets()}
 
 
 @pytest.mark.parametrize("column", ["queue_code", "site_code", "report_date"])

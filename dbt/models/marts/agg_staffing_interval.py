@@ -23,6 +23,9 @@ situations at once (`required_agents_c_many`, `required_agents_a_many`: numpy ov
 
 Incremental (delete+insert by report_date, like agg_queue_interval): a run rebuilds the report
 dates whose agg_queue_interval rows were loaded after this table's newest loaded_at.
+
+weekday / time_of_day are agg_queue_interval's labels (from the interval spine), carried so an
+intraday staffing profile groups by half-hour of the day without converting timestamps.
 """
 
 import math
@@ -38,6 +41,8 @@ COLUMNS = {
     "report_date": "datetime64[us]",
     "interval_start_local": "datetime64[us]",
     "interval_start_utc": "datetime64[us]",
+    "weekday": "int64",
+    "time_of_day": "object",
     "offered": "int64",
     "abandoned": "int64",
     "handled": "int64",
@@ -64,6 +69,10 @@ COLUMNS = {
 def _table(relation) -> str:
     """A dbt.ref relation (dbt-duckdb: `select * from <table>`) as a subquery for SQL."""
     return f"({relation.sql_query()})"
+
+
+def _column_names(session, relation) -> set[str]:
+    return {r[0].lower() for r in session.execute(f"describe select * from {relation}").fetchall()}
 
 
 def _solve_distinct(keys: pd.DataFrame, solve) -> pd.DataFrame:
@@ -160,7 +169,12 @@ def erlang_columns(df: pd.DataFrame, interval_s: float, min_abandon_share: float
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="report_date")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="report_date",
+        on_schema_change="sync_all_columns",
+    )
     # a call nested in `or` would hide the key from dbt's config parser (it would then be None)
     interval_s = float(dbt.config.get("interval_minutes")) * 60
     default_shrinkage = float(dbt.config.get("default_shrinkage"))
@@ -168,7 +182,8 @@ def model(dbt, session):
 
     queue_intervals = _table(dbt.ref("agg_queue_interval"))
     watermark = None
-    if dbt.is_incremental:
+    # a table built before the interval labels existed is rebuilt in full once (every row gets them)
+    if dbt.is_incremental and "time_of_day" in _column_names(session, dbt.this):
         watermark = session.execute(f"select max(loaded_at) from {dbt.this}").fetchall()[0][0]
     touched = "true"
     params = []
@@ -179,7 +194,7 @@ def model(dbt, session):
         f"""
         select
             i.queue_code, i.site_code, i.report_date, i.interval_start_local, i.interval_start_utc,
-            i.offered, i.abandoned, i.handled, i.aht_num, i.aht_den, i.wait_answered_s,
+            i.weekday, i.time_of_day, i.offered, i.abandoned, i.handled, i.aht_num, i.aht_den, i.wait_answered_s,
             i.wait_abandoned_s, i.loaded_at, q.sl_target, q.sl_threshold_s
         from {queue_intervals} as i
         left join {_table(dbt.ref("int_queues_configured"))} as q on i.queue_code = q.queue_code
