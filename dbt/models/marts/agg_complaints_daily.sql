@@ -46,15 +46,20 @@ complaint_segments as (
 
     -- every complaint segment of every contact with one on a rebuilt date (its whole history,
     -- so "first segment with the reason" is decided over all of it)
+    contacts_to_rebuild as (
+        select distinct
+            cs.source_system,
+            cs.contact_id
+        from complaint_segments as cs
+        inner join dates_to_rebuild as d
+            on cs.report_date = d.report_date
+    ),
+
     segments as (
         select cs.*
         from complaint_segments as cs
-        where exists (
-            select 1
-            from complaint_segments as other
-            inner join dates_to_rebuild as d on other.report_date = d.report_date
-            where other.source_system = cs.source_system and other.contact_id = cs.contact_id
-        )
+        inner join contacts_to_rebuild as c
+            on cs.source_system = c.source_system and cs.contact_id = c.contact_id
     ),
 {% else %}
     segments as (
@@ -62,18 +67,18 @@ complaint_segments as (
     ),
 {% endif %}
 
-first_per_reason as (
+ranked as (
     select
         report_date,
         queue_code,
         site_code,
         disposition,
-        loaded_at
+        loaded_at,
+        row_number() over (
+            partition by source_system, contact_id, disposition
+            order by segment_seq
+        ) as reason_seq
     from segments
-    qualify row_number() over (
-        partition by source_system, contact_id, disposition
-        order by segment_seq
-    ) = 1
 ),
 
 final as (
@@ -85,10 +90,12 @@ final as (
         count(*) as complaint_contacts,
         -- newest raw load behind the row: the watermark of the incremental rebuild
         max(loaded_at) as loaded_at
-    from first_per_reason
-    {%- if is_incremental_with(['loaded_at']) %}
-        where report_date in (select d.report_date from dates_to_rebuild as d)
-    {%- endif %}
+    from ranked
+    where
+        reason_seq = 1
+        {%- if is_incremental_with(['loaded_at']) %}
+            and report_date in (select d.report_date from dates_to_rebuild as d)
+        {%- endif %}
     group by report_date, queue_code, site_code, disposition
 )
 
