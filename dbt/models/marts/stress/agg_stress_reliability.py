@@ -1,11 +1,23 @@
 """agg_stress_reliability: Cronbach's alpha, alpha if item deleted, KMO and Bartlett per wave."""
 
-from callcenter import stress_marts
+from callcenter import stress_fingerprint as fp
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    settings = stress_marts.Settings.from_frame(dbt.ref("stg_stress__settings").df())
-    return stress_marts.build_reliability(
-        dbt.ref("int_stress_answers_scored").df(), dbt.ref("stg_stress__items").df(), settings
+    inputs = {
+        "settings": dbt.ref("stg_stress__settings"),
+        "answers": dbt.ref("int_stress_answers_scored"),
+        "items": dbt.ref("stg_stress__items"),
+    }
+    fingerprint = fp.inputs_fingerprint(inputs)
+    if fp.unchanged_since_last_build(dbt, session, fingerprint):
+        return fp.no_change(dbt, session)
+    from callcenter import stress_marts  # pandas/scipy only when the mart really rebuilds
+
+    result = stress_marts.build_reliability(
+        inputs["answers"].df(),
+        inputs["items"].df(),
+        stress_marts.Settings.from_frame(inputs["settings"].df()),
     )
+    fp.record_pending(dbt, session, fingerprint, len(result))
+    return result
