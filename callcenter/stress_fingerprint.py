@@ -8,10 +8,11 @@ relation with the table's columns, so dbt inserts nothing and deletes nothing, a
 nor scipy is imported. This module must stay light: no numpy/pandas/scipy imports.
 
 Recording is two-phase so a failed build never leaves a fingerprint that claims stale rows are
-current: the model stores the new fingerprint as `pending_fingerprint` before it returns, and the
-model's post-hook (run by dbt only after the insert succeeded) copies it to
+current: the model stores the new fingerprint as `pending_fingerprint` (and `rebuilt_at`) before it
+returns, and the model's post-hook, run by dbt only after the insert succeeded, copies it to
 `built_fingerprint`. A model is skipped only when `built_fingerprint` equals today's fingerprint.
-The post-hook is in dbt/models/marts/stress/_stress__marts.yml (it needs dbt's `this`).
+The post-hook is in dbt/models/marts/stress/_stress__marts.yml (it needs dbt's `this`). The record
+lives in schema build_state, outside marts, so the serving snapshot never sees it.
 --full-refresh ignores the record and rebuilds.
 """
 
@@ -22,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 STATE_SCHEMA = "build_state"
-STATE_TABLE = f"{STATE_SCHEMA}.stress_model_fingerprints"
+STATE_TABLE = f"{STATE_SCHEMA}.stress_mart_builds"
 # Code whose change must rebuild the marts even when the data did not change.
 _CODE_FILES = ("stress_marts.py", "survey_stats.py", "stress_fingerprint.py")
 _LIBRARIES = ("numpy", "pandas", "scipy", "duckdb")
@@ -57,7 +58,7 @@ def _ensure_state_table(session) -> None:
     session.execute(f"create schema if not exists {STATE_SCHEMA}").fetchall()
     session.execute(
         f"create table if not exists {STATE_TABLE} (model_name varchar primary key, "
-        "pending_fingerprint varchar, built_fingerprint varchar)"
+        "pending_fingerprint varchar, built_fingerprint varchar, rebuilt_at timestamptz)"
     ).fetchall()
 
 
@@ -87,7 +88,7 @@ def record_pending(dbt, session, fingerprint: str, rebuilt_rows: int) -> None:
     _ensure_state_table(session)
     # built_fingerprint is cleared: until the post-hook runs, the table's rows are not vouched for.
     session.execute(
-        f"insert or replace into {STATE_TABLE} values (?, ?, null)", [dbt.this.identifier, fingerprint]
+        f"insert or replace into {STATE_TABLE} values (?, ?, null, now())", [dbt.this.identifier, fingerprint]
     ).fetchall()
     if rebuilt_rows == 0 and dbt.is_incremental:
         session.execute(f"delete from {dbt.this}").fetchall()
