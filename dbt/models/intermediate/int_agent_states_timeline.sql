@@ -1,5 +1,16 @@
 -- Agent state timeline in site-local days: one row per state episode and local day it touches
 -- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
+-- Incremental: a run rebuilds the report dates of the episodes that changed since the last run
+-- (macros/agent_incremental.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 states as (
@@ -15,7 +26,7 @@ sites as (
     select * from {{ ref('int_sites_configured') }}
 ),
 
-days as (
+all_days as (
     select * from {{ ref('int_local_days_bounded') }}
 ),
 
@@ -40,6 +51,19 @@ episodes as (
         on st.agent_id = a.agent_id
     left join sites as s
         on coalesce(a.site_code, '{{ var("default_site_code") }}') = s.site_code
+),
+
+{% if is_incremental() %}
+    dates_to_rebuild as (
+        {{ agent_state_dates_to_rebuild('episodes', 'all_days') }}
+    ),
+{% endif %}
+
+days as (
+    select * from all_days
+    {% if is_incremental() %}
+        where local_date in (select dr.report_date from dates_to_rebuild as dr)
+    {% endif %}
 ),
 
 split_by_day as (

@@ -1,0 +1,162 @@
+"""Incremental agent state timeline: a new day, a late state for an earlier day and an open state
+closed by the new load must give exactly what a full rebuild gives (int_agent_states_timeline is
+delete+insert by report_date; the dates to rebuild come from the episodes that changed,
+macros/agent_incremental.sql), and dates no changed episode touches are left alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from .conftest import NOT_MINE, query, run_dbt
+from .raw_contract import ensure_raw_tables, insert_rows
+
+# The timeline and the models reading it (the latter are full rebuilds over it).
+COMPARED = {
+    "int_agent_states_timeline": "intermediate",
+    "int_agent_intervals_staffed": "intermediate",
+    "agg_agent_daily": "marts",
+}
+FIRST_LOAD, SECOND_LOAD = datetime(2026, 3, 12, 1), datetime(2026, 3, 13, 1)
+
+
+def _run(data_dir: Path, *args: str) -> None:
+    select = ["--select", "+agg_agent_daily", "+int_agent_intervals_staffed", "--exclude", *NOT_MINE]
+    result = run_dbt(data_dir, *args, *select)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+def _state(
+    agent: str, state: str, start: str, end: str | None, at: datetime, reason: str | None = None
+) -> dict:
+    return {
+        "source_system": "canonical",
+        "agent_id": agent,
+        "state": state,
+        "reason": reason,
+        "start_ts": datetime.fromisoformat(start),
+        "end_ts": datetime.fromisoformat(end) if end else None,
+        "source_file": "landing/agent_states/fixture.csv",
+        "source_line": 1,
+        "loaded_at": at,
+    }
+
+
+def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: Path) -> None:
+    data_dir = tmp_path / "instance"
+    warehouse = data_dir / "warehouse" / "warehouse.duckdb"
+    ensure_raw_tables(warehouse)
+    # Default site: Asia/Shanghai (UTC+8), so 16:00 UTC is local midnight.
+    history = [
+        # ag5's day 03-05 is touched by nothing later: it must not be rebuilt.
+        _state("ag5", "logged_in", "2026-03-05 01:00:00", "2026-03-05 02:00:00", FIRST_LOAD),
+        _state("ag5", "available", "2026-03-05 01:00:00", "2026-03-05 02:00:00", FIRST_LOAD),
+        _state("ag3", "logged_in", "2026-03-09 01:00:00", "2026-03-09 05:00:00", FIRST_LOAD),
+        _state("ag3", "available", "2026-03-09 01:00:00", "2026-03-09 05:00:00", FIRST_LOAD),
+        # ag1 works over local midnight (23:00-01:00 local).
+        _state("ag1", "logged_in", "2026-03-11 15:00:00", "2026-03-11 17:00:00", FIRST_LOAD),
+        _state("ag1", "available", "2026-03-11 15:00:00", "2026-03-11 17:00:00", FIRST_LOAD),
+        # ag2's session is still open at the first data end (03-11 17:00 UTC).
+        _state("ag2", "logged_in", "2026-03-11 14:00:00", None, FIRST_LOAD),
+        _state("ag2", "available", "2026-03-11 14:00:00", None, FIRST_LOAD),
+        # ag4 stays open through both loads: it stretches to each new data end.
+        _state("ag4", "logged_in", "2026-03-11 12:00:00", None, FIRST_LOAD),
+    ]
+    insert_rows(warehouse, "agent_states", history)
+    _run(data_dir, "seed")
+    _run(data_dir, "run")
+    assert query(
+        warehouse,
+        """select report_date, piece_s from intermediate.int_agent_states_timeline
+           where agent_id = 'ag2' and state = 'available' order by report_date""",
+    ) == [(datetime(2026, 3, 11).date(), 7200), (datetime(2026, 3, 12).date(), 3600)]
+
+    # Mark ag5's untouched day (piece_s is derived, not compared): an incremental run must leave it alone.
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "update intermediate.int_agent_states_timeline set piece_s = piece_s + 1000000 where agent_id = 'ag5'"
+        )
+        # The new load closes ag2's open states (a re-derived source replaces the open rows).
+        con.execute("delete from raw.agent_states where agent_id = 'ag2'")
+    finally:
+        con.close()
+    insert_rows(
+        warehouse,
+        "agent_states",
+        [
+            _state("ag2", "logged_in", "2026-03-11 14:00:00", "2026-03-11 18:00:00", SECOND_LOAD),
+            _state("ag2", "available", "2026-03-11 14:00:00", "2026-03-11 17:30:00", SECOND_LOAD),
+            _state(
+                "ag2", "not_ready", "2026-03-11 17:30:00", "2026-03-11 18:00:00", SECOND_LOAD, reason="break"
+            ),
+            # late state for an earlier day
+            _state(
+                "ag3",
+                "not_ready",
+                "2026-03-09 05:00:00",
+                "2026-03-09 05:45:00",
+                SECOND_LOAD,
+                reason="meeting",
+            ),
+            # the new day
+            _state("ag1", "logged_in", "2026-03-12 01:00:00", "2026-03-12 09:00:00", SECOND_LOAD),
+            _state("ag1", "available", "2026-03-12 01:00:00", "2026-03-12 09:00:00", SECOND_LOAD),
+        ],
+    )
+    _run(data_dir, "run")
+
+    timeline = "intermediate.int_agent_states_timeline"
+    assert query(warehouse, f"select min(piece_s) from {timeline} where agent_id = 'ag5'") == [(1003600,)]
+    assert query(
+        warehouse,
+        f"""select report_date, state, piece_s, is_open from {timeline}
+            where agent_id = 'ag2' order by report_date, state""",
+    ) == [
+        (datetime(2026, 3, 11).date(), "available", 7200, False),
+        (datetime(2026, 3, 11).date(), "logged_in", 7200, False),
+        (datetime(2026, 3, 12).date(), "available", 5400, False),
+        (datetime(2026, 3, 12).date(), "logged_in", 7200, False),
+        (datetime(2026, 3, 12).date(), "not_ready", 1800, False),
+    ]
+    # ag4 is still open and now ends at the new data end (03-12 09:00 UTC = 17:00 local)
+    assert query(
+        warehouse, f"select sum(piece_s), bool_and(is_open) from {timeline} where agent_id = 'ag4'"
+    ) == [(21 * 3600, True)]
+    assert query(
+        warehouse,
+        "select not_ready_meeting_s from marts.agg_agent_daily where agent_id = 'ag3' and report_date = '2026-03-09'",
+    ) == [(2700,)]
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "update intermediate.int_agent_states_timeline set piece_s = piece_s - 1000000 where agent_id = 'ag5'"
+        )
+    finally:
+        con.close()
+    # The marker fed the full-rebuild models downstream: a run with nothing new rebuilds them (and no
+    # timeline date), then the incremental state is kept for comparison.
+    _run(data_dir, "run")
+    con = duckdb.connect(str(warehouse))
+    try:
+        for table, schema in COMPARED.items():
+            con.execute(f"create table main.incremental_{table} as select * from {schema}.{table}")
+    finally:
+        con.close()
+
+    _run(data_dir, "run", "--full-refresh")
+    for table, schema in COMPARED.items():
+        diff = query(
+            warehouse,
+            f"""
+            select count(*) from (
+                (select * from main.incremental_{table} except all select * from {schema}.{table})
+                union all
+                (select * from {schema}.{table} except all select * from main.incremental_{table})
+            )""",
+        )[0][0]
+        rows = query(warehouse, f"select count(*) from {schema}.{table}")[0][0]
+        assert rows > 0 and diff == 0, table
