@@ -73,12 +73,10 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
            where agent_id = 'ag2' and state = 'available' order by report_date""",
     ) == [(datetime(2026, 3, 11).date(), 7200), (datetime(2026, 3, 12).date(), 3600)]
 
-    # Mark ag5's untouched day (piece_s is derived, not compared): an incremental run must leave it alone.
+    # ag5's day is touched by no later load: an incremental run must leave it alone.
+    _mark_untouched_day(warehouse)
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute(
-            "update intermediate.int_agent_states_timeline set piece_s = piece_s + 1000000 where agent_id = 'ag5'"
-        )
         # The new load closes ag2's open states (a re-derived source replaces the open rows).
         con.execute("delete from raw.agent_states where agent_id = 'ag2'")
     finally:
@@ -109,6 +107,7 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
     _run(data_dir, "run")
 
     timeline = "intermediate.int_agent_states_timeline"
+    assert not _compared_episodes(data_dir)  # raw only grew: the fast path
     assert query(warehouse, f"select min(piece_s) from {timeline} where agent_id = 'ag5'") == [(1003600,)]
     assert query(
         warehouse,
@@ -130,6 +129,50 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
         "select not_ready_meeting_s from marts.agg_agent_daily where agent_id = 'ag3' and report_date = '2026-03-09'",
     ) == [(2700,)]
 
+    _unmark_and_compare_with_full_refresh(data_dir, warehouse)
+
+    # A rollback-like deletion of a closed state loaded earlier: raw did not only grow, so the run
+    # compares episodes (the slow path) and rebuilds ag3's day and the new day only.
+    _mark_untouched_day(warehouse)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from raw.agent_states where agent_id = 'ag3' and state = 'available'")
+    finally:
+        con.close()
+    third_load = datetime(2026, 3, 14, 1)
+    insert_rows(
+        warehouse,
+        "agent_states",
+        [_state("ag1", "logged_in", "2026-03-13 01:00:00", "2026-03-13 02:00:00", third_load)],
+    )
+    _run(data_dir, "run")
+    assert _compared_episodes(data_dir)
+    assert query(warehouse, f"select min(piece_s) from {timeline} where agent_id = 'ag5'") == [(1003600,)]
+    assert query(
+        warehouse,
+        f"select state from {timeline} where agent_id = 'ag3' order by state",
+    ) == [("logged_in",), ("not_ready",)]
+    _unmark_and_compare_with_full_refresh(data_dir, warehouse)
+
+
+def _compared_episodes(data_dir: Path) -> bool:
+    """Whether the last run of the timeline took the slow path (compared every episode)."""
+    compiled = next((data_dir / "dbt_target" / "compiled").rglob("int_agent_states_timeline.sql"))
+    return "as copies" in compiled.read_text()
+
+
+def _mark_untouched_day(warehouse: Path) -> None:
+    """Mark ag5's day, which no later load touches (piece_s is derived, not compared)."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "update intermediate.int_agent_states_timeline set piece_s = piece_s + 1000000 where agent_id = 'ag5'"
+        )
+    finally:
+        con.close()
+
+
+def _unmark_and_compare_with_full_refresh(data_dir: Path, warehouse: Path) -> None:
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(
@@ -143,7 +186,7 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
     con = duckdb.connect(str(warehouse))
     try:
         for table, schema in COMPARED.items():
-            con.execute(f"create table main.incremental_{table} as select * from {schema}.{table}")
+            con.execute(f"create or replace table main.incremental_{table} as select * from {schema}.{table}")
     finally:
         con.close()
 

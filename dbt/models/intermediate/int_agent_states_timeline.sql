@@ -1,7 +1,8 @@
 -- Agent state timeline in site-local days: one row per state episode and local day it touches
 -- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
 -- Incremental: a run rebuilds the report dates of the episodes that changed since the last run
--- (macros/agent_incremental.sql).
+-- (macros/agent_incremental.sql): those of newly loaded and open states when raw only grew, else
+-- those of every episode that differs from the table's.
 {{
     config(
         materialized='incremental',
@@ -11,8 +12,7 @@
     )
 }}
 
-with
-
+{% set base_ctes %}
 states as (
     select * from {{ ref('stg_workforce__agent_states') }}
 ),
@@ -44,24 +44,36 @@ episodes as (
         st.end_ts is null as is_open,
         {{ seconds_between('st.start_ts', 'coalesce(st.end_ts, d.data_end_ts)') }} as episode_s,
         coalesce(a.site_code, '{{ var("default_site_code") }}') as site_code,
-        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
+        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone,
+        st.loaded_at
     from states as st
     cross join data_end as d
     left join agents as a
         on st.agent_id = a.agent_id
     left join sites as s
         on coalesce(a.site_code, '{{ var("default_site_code") }}') = s.site_code
-),
+)
+{% endset %}
 
-{% if is_incremental() %}
+{%- set incremental = is_incremental_with(['loaded_at']) -%}
+
+with
+
+{{ base_ctes }},
+
+{% if incremental %}
     dates_to_rebuild as (
-        {{ agent_state_dates_to_rebuild('episodes', 'all_days') }}
+        {% if agent_states_only_appended(base_ctes, 'episodes', 'all_days') %}
+            {{ agent_state_appended_dates('episodes', 'all_days') }}
+        {% else %}
+            {{ agent_state_dates_to_rebuild('episodes', 'all_days') }}
+        {% endif %}
     ),
 {% endif %}
 
 days as (
     select * from all_days
-    {% if is_incremental() %}
+    {% if incremental %}
         where local_date in (select dr.report_date from dates_to_rebuild as dr)
     {% endif %}
 ),
@@ -77,6 +89,7 @@ split_by_day as (
         e.end_ts,
         e.is_open,
         e.episode_s,
+        e.loaded_at,
         days.local_date as report_date,
         case when e.start_ts > days.day_start_utc then e.start_ts else days.day_start_utc end as piece_start_ts,
         case when e.end_ts < days.day_end_utc then e.end_ts else days.day_end_utc end as piece_end_ts,
