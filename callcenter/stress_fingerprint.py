@@ -19,8 +19,11 @@ lives in schema build_state, outside marts, so the serving snapshot never sees i
 from __future__ import annotations
 
 import hashlib
+import time
 from importlib import metadata
 from pathlib import Path
+
+import duckdb
 
 STATE_SCHEMA = "build_state"
 STATE_TABLE = f"{STATE_SCHEMA}.stress_mart_builds"
@@ -55,11 +58,25 @@ def inputs_fingerprint(inputs: dict) -> str:
 
 
 def _ensure_state_table(session) -> None:
-    session.execute(f"create schema if not exists {STATE_SCHEMA}").fetchall()
-    session.execute(
-        f"create table if not exists {STATE_TABLE} (model_name varchar primary key, "
-        "pending_fingerprint varchar, built_fingerprint varchar, rebuilt_at timestamptz)"
+    exists = session.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [STATE_SCHEMA, STATE_TABLE.split(".")[1]],
     ).fetchall()
+    if exists[0][0]:
+        return
+    # dbt runs two threads: on an instance's first build two stress models may create it at once.
+    for attempt in range(3):
+        try:
+            session.execute(f"create schema if not exists {STATE_SCHEMA}").fetchall()
+            session.execute(
+                f"create table if not exists {STATE_TABLE} (model_name varchar primary key, "
+                "pending_fingerprint varchar, built_fingerprint varchar, rebuilt_at timestamptz)"
+            ).fetchall()
+            return
+        except duckdb.TransactionException:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
 
 
 def unchanged_since_last_build(dbt, session, fingerprint: str) -> bool:
