@@ -1,13 +1,14 @@
 -- The whole center per reporting date: queue measures summed over queues (queue-stint grain, so
--- a transferred contact is offered once per queue) plus contact-grain customer measures.
+-- a transferred contact is offered once per queue) plus contact-grain customer measures summed
+-- over queues and sites of agg_contact_outcomes_daily (their one definition).
 with
 
 queue_daily as (
     select * from {{ ref('agg_queue_daily') }}
 ),
 
-contacts as (
-    select * from {{ ref('fct_contacts') }}
+contact_outcomes as (
+    select * from {{ ref('agg_contact_outcomes_daily') }}
 ),
 
 queue_totals as (
@@ -23,21 +24,21 @@ queue_totals as (
 contact_totals as (
     select
         report_date,
-        count(*) as contacts,
-        sum(case when is_handled then 1 else 0 end) as handled_contacts,
-        sum(case when is_handled and complaint then 1 else 0 end) as complaint_num,
-        sum(case when is_handled then 1 else 0 end) as complaint_den,
-        sum(case when is_handled and transferred then 1 else 0 end) as transfer_num,
-        sum(case when is_handled then 1 else 0 end) as transfer_den,
-        sum(case when fcr_status = 'resolved' then 1 else 0 end) as fcr_num,
-        sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_den,
-        sum(case when fcr_status = 'pending' then 1 else 0 end) as fcr_pending,
-        sum(case when csat >= 4 then 1 else 0 end) as csat_num,
-        sum(case when csat is not null then 1 else 0 end) as csat_den,
-        sum(case when nps >= 9 then 1 else 0 end) as nps_promoters,
-        sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
-        sum(case when nps is not null then 1 else 0 end) as nps_responses
-    from contacts
+        sum(contacts) as contacts,
+        sum(handled_contacts) as handled_contacts,
+        sum(complaint_num) as complaint_num,
+        sum(complaint_den) as complaint_den,
+        sum(transfer_num) as transfer_num,
+        sum(transfer_den) as transfer_den,
+        sum(fcr_num) as fcr_num,
+        sum(fcr_den) as fcr_den,
+        sum(fcr_pending) as fcr_pending,
+        sum(csat_num) as csat_num,
+        sum(csat_den) as csat_den,
+        sum(nps_promoters) as nps_promoters,
+        sum(nps_detractors) as nps_detractors,
+        sum(nps_responses) as nps_responses
+    from contact_outcomes
     group by report_date
 ),
 

@@ -1,8 +1,8 @@
 -- Contact-grain customer outcomes per reporting date, handling queue (the contact's last queue,
 -- else its first) and site: complaint, transfer, FCR, CSAT and NPS numerators and denominators,
 -- so a dashboard filtered by queue or site sums a few rows instead of scanning fct_contacts.
--- Summed over queues and sites these equal agg_center_daily's contact measures
--- (tests/reconciliation/assert_contact_outcomes_daily_sum_to_center_daily.sql).
+-- agg_center_daily is their sum over queues and sites (the one definition of these measures;
+-- tests/reconciliation/assert_contact_outcomes_daily_sum_to_center_daily.sql guards it).
 -- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
 -- previous run, and the trailing FCR window before them (macros/fcr_incremental.sql).
 -- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}

@@ -1,6 +1,8 @@
 -- Reconciliation: agg_contact_outcomes_daily summed over queues and sites equals agg_center_daily's
 -- contact measures on every reporting date (the executive overview shows the same numbers whether
--- filtered by queue/site or not). Returns the dates that differ.
+-- filtered by queue/site or not). agg_center_daily is that roll-up; this guards it against a second
+-- definition creeping back and against days lost in its join with the queue totals.
+-- Returns the dates that differ.
 with
 
 by_queue_and_site as (
