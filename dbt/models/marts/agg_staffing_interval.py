@@ -202,8 +202,10 @@ def model(dbt, session):
         """,
         params,
     ).df()
-    if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMNS.items()})
+    if df.empty:  # nothing touched; text columns typed, as an empty object column reads as NULL-typed
+        return pd.DataFrame(
+            {c: pd.Series(dtype="string" if t == "object" else t) for c, t in COLUMNS.items()}
+        )
 
     queue_aht = (
         df.groupby("queue_code")[["aht_num", "aht_den"]]
