@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion.errors import IngestError
+from ingestion.manifest import Manifest
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.schema import NATURAL_KEYS, RAW_TABLES, create_raw_tables
 from ingestion.util import sha256_file, utc_now
@@ -96,18 +98,41 @@ _PA_TYPES = {
 }
 
 
+# Building pyarrow arrays from Python objects makes pyarrow import pandas (it probes for it): a
+# fixed 0.4 s of CPU (2+ s where no bytecode is cached) that made a 57-row roster file cost 2 s.
+# Below this many rows, and while pandas is not loaded anyway, rows go to DuckDB as list
+# parameters instead: same values and types, ~4x slower per row than pyarrow, no import.
+LIST_STAGE_MAX_ROWS = 50_000
+
+
 def stage_rows(
     con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]
 ) -> int:
     """Create temp table `name` with `columns` from Python tuples (for readers that parse in Python)."""
     rows = list(rows)
+    if len(rows) <= LIST_STAGE_MAX_ROWS and "pandas" not in sys.modules:
+        _stage_as_lists(con, name, columns, rows)
+    else:
+        _stage_as_arrow(con, name, columns, rows)
+    return len(rows)
+
+
+def _stage_as_lists(con, name: str, columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> None:
+    # unnest() of several lists in one select zips them: row i takes element i of each.
+    select = ", ".join(f'unnest(?::{typ}[]) as "{col}"' for col, typ in columns)
+    con.execute(
+        f"create or replace temp table {name} as select {select}",
+        [[r[i] for r in rows] for i in range(len(columns))],
+    )
+
+
+def _stage_as_arrow(con, name: str, columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> None:
     arrays = {col: pa.array([r[i] for r in rows], _PA_TYPES[typ]) for i, (col, typ) in enumerate(columns)}
     con.register("_stage_arrow", pa.table(arrays))
     try:
         con.execute(f"create or replace temp table {name} as select * from _stage_arrow")
     finally:
         con.unregister("_stage_arrow")
-    return len(rows)
 
 
 def quarantine_staged(ctx: FileContext, source: str, stage: str, reason_col: str = "reject_reason") -> int:
@@ -257,12 +282,33 @@ def insert_new_rows(
 
 
 def _relative(path: Path, relative_to: Path | None) -> str:
-    if relative_to is not None:
-        try:
-            return path.resolve().relative_to(Path(relative_to).resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.resolve().as_posix()
+    return SourceFileNames(relative_to)(path)
+
+
+class SourceFileNames:
+    """A file's name in lineage columns and the manifest: its resolved path relative to
+    `relative_to` when inside it, else absolute. Folders are resolved once each, files only when
+    they are symlinks themselves, so naming the whole landing history costs one lstat per file."""
+
+    def __init__(self, relative_to: Path | None):
+        self._root = Path(relative_to).resolve() if relative_to is not None else None
+        self._folders: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> str:
+        path = Path(path)
+        if path.is_symlink():
+            resolved = path.resolve()
+        else:
+            folder = self._folders.get(path.parent)
+            if folder is None:
+                folder = self._folders[path.parent] = path.parent.resolve()
+            resolved = folder / path.name
+        if self._root is not None:
+            try:
+                return resolved.relative_to(self._root).as_posix()
+            except ValueError:
+                pass
+        return resolved.as_posix()
 
 
 def _expand(paths: Iterable[Path]) -> list[Path]:
@@ -319,13 +365,17 @@ def _manifest_row(con, source_file, sha, source, fmt, counts, status, message, s
     )  # fmt: skip
 
 
-def _record_rejection(con, source_file, sha, fmt, message, started) -> None:
+def _record_rejection(con, source_file, sha, fmt, message, started, manifest: Manifest | None = None) -> None:
     """The file's rows reach no table; the manifest keeps one line saying it was rejected and why
     (for the data-quality checks), once per file content and name however often it is retried."""
-    seen = con.execute(
-        "select 1 from raw.file_manifest where sha256 = ? and file_path = ? and status = 'rejected'",
-        [sha, source_file],
-    ).fetchone()
+    if manifest is not None:
+        seen = manifest.rejected_before(source_file, sha)
+        manifest.mark_rejected(source_file, sha)
+    else:
+        seen = con.execute(
+            "select 1 from raw.file_manifest where sha256 = ? and file_path = ? and status = 'rejected'",
+            [sha, source_file],
+        ).fetchone()
     if not seen:
         _manifest_row(con, source_file, sha, "", fmt, None, "rejected", message, started)
 
@@ -344,16 +394,21 @@ def _load_one(
     mapping: Path | None,
     relative_to: Path | None,
     sha: str | None = None,
+    *,
+    manifest: Manifest | None = None,
+    source_file: str | None = None,
 ) -> FileResult:
+    """Load one file in its own transaction. With `manifest` (ingest_paths) the already-loaded and
+    rejected-before checks use it and it learns the outcome; without, they query the warehouse."""
     from ingestion.detect import detect_format
 
-    source_file = _relative(path, relative_to)
+    source_file = source_file or _relative(path, relative_to)
     sha = sha or sha256_file(path)
-    seen = _already_loaded(con, sha, path.name)
+    seen = (
+        manifest.loaded_as(sha, path.name) if manifest is not None else _already_loaded(con, sha, path.name)
+    )
     if seen is not None:
-        seen_path, seen_source, seen_format = seen
-        msg = "already loaded" + ("" if seen_path == source_file else f" as {seen_path}")
-        return FileResult(path, seen_source, seen_format, sha, "already_loaded", message=msg)
+        return _already_loaded_result(path, source_file, sha, seen)
     started = utc_now()
     ctx = FileContext(con, path, source_file, pseudonymiser, hmac_key, started, mapping)
     actual_fmt = fmt
@@ -379,11 +434,13 @@ def _load_one(
         else:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             message = f"{source_file}: {first}"
-        _record_rejection(con, source_file, sha, actual_fmt, message, started)
+        _record_rejection(con, source_file, sha, actual_fmt, message, started, manifest)
         return FileResult(path, "", actual_fmt, sha, "rejected", message=message)
     except BaseException:
         _rollback(con)
         raise
+    if manifest is not None:
+        manifest.mark_loaded(source_file, sha, counts.source, actual_fmt)
     return FileResult(
         path,
         counts.source,
@@ -405,15 +462,20 @@ BATCH_MAX_FILES = 64
 BATCH_MAX_BYTES = 128 << 20
 
 
-def _batch_candidate(con, path: Path, fmt: str, mapping: Path | None, relative_to: Path | None):
-    """(raw table, BatchFile, sha256) for a canonical file that is not loaded yet and whose header
-    the batch path accepts; None sends the file down the per-file path."""
+def _already_loaded_result(path: Path, source_file: str, sha: str, seen: tuple[str, str, str]) -> FileResult:
+    seen_path, seen_source, seen_format = seen
+    msg = "already loaded" + ("" if seen_path == source_file else f" as {seen_path}")
+    return FileResult(path, seen_source, seen_format, sha, "already_loaded", message=msg)
+
+
+def _batch_candidate(path: Path, source_file: str, fmt: str, mapping: Path | None):
+    """(raw table, BatchFile) for a canonical file (not loaded yet: the caller checked) whose
+    header the batch path accepts; None sends the file down the per-file path."""
     from ingestion.detect import detect_format
     from ingestion.readers.canonical import BatchFile, batch_header
 
     if mapping is not None or fmt not in ("auto", "canonical"):
         return None
-    source_file = _relative(path, relative_to)
     try:
         if fmt == "auto" and detect_format(path, source_file, None) != "canonical":
             return None
@@ -422,11 +484,8 @@ def _batch_candidate(con, path: Path, fmt: str, mapping: Path | None, relative_t
     found = batch_header(path)
     if found is None:
         return None
-    sha = sha256_file(path)
-    if _already_loaded(con, sha, path.name) is not None:
-        return None
     table, header, is_parquet = found
-    return table, BatchFile(path, source_file, header, is_parquet, table), sha
+    return table, BatchFile(path, source_file, header, is_parquet, table)
 
 
 def _fits(batch: list, table: str, bf, sha: str) -> bool:
@@ -447,7 +506,7 @@ def _fits(batch: list, table: str, bf, sha: str) -> bool:
 
 
 def _load_batch(
-    con: duckdb.DuckDBPyConnection, batch: list, pseudonymiser: Pseudonymiser
+    con: duckdb.DuckDBPyConnection, batch: list, pseudonymiser: Pseudonymiser, manifest: Manifest
 ) -> list[FileResult] | None:
     """Load canonical files of one raw table in one transaction (readers.canonical.read_batch).
     Each file still gets its own manifest line and row accounting; the batch's time is shared
@@ -487,6 +546,8 @@ def _load_batch(
     except BaseException:
         _rollback(con)
         raise
+    for bf, sha in batch:
+        manifest.mark_loaded(bf.source_file, sha, table, "canonical")
     return [
         FileResult(
             bf.path, table, "canonical", sha, "loaded", bf.counts.rows_read, bf.counts.rows_loaded,
@@ -517,8 +578,13 @@ def ingest_paths(
     mapping: Path | None = None,
     progress: bool = False,
     relative_to: Path | None = None,
+    rehash: bool = False,
 ) -> list[FileResult]:
-    """Load files (folders: every file inside) into the raw layer; one result per file, in order."""
+    """Load files (folders: every file inside) into the raw layer; one result per file, in order.
+
+    What is already loaded is known from one read of the manifest, and a file whose size and mtime
+    match its fingerprint is not read at all (ingestion/manifest.py), so the files loaded before
+    cost a stat each. `rehash`: hash every file, trusting no fingerprint."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {FORMATS}")
     if mapping is not None and not Path(mapping).is_file():
@@ -526,10 +592,12 @@ def ingest_paths(
     files = _expand(paths)
     pseudonymiser = Pseudonymiser(hmac_key)
     results: list[FileResult] = []
+    names = SourceFileNames(relative_to)
     con = connect(warehouse_path)
     try:
         from ingestion.progress import FileProgress
 
+        manifest = Manifest(con, trust_fingerprints=not rehash)
         with FileProgress(len(files), enabled=progress) as bar:
             batch: list = []
 
@@ -538,12 +606,15 @@ def ingest_paths(
                     bf, sha = part[0]
                     bar.start(bf.path)
                     results.append(
-                        _load_one(con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha)
-                    )
+                        _load_one(
+                            con, bf.path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha,
+                            manifest=manifest, source_file=bf.source_file,
+                        )
+                    )  # fmt: skip
                     bar.done(results[-1].rows_read)
                     return
                 bar.start(part[0][0].path, len(part))
-                loaded = _load_batch(con, part, pseudonymiser)
+                loaded = _load_batch(con, part, pseudonymiser, manifest)
                 if loaded is None:
                     # Something only the per-file path decides (a malformed line, a cut-off file):
                     # halve and retry, so only that file's neighbourhood loads file by file.
@@ -561,18 +632,30 @@ def ingest_paths(
                 batch.clear()
 
             for path in files:
-                joinable = _batch_candidate(con, path, fmt, mapping, relative_to)
+                source_file = names(path)
+                sha = manifest.sha256(path, source_file)
+                seen = manifest.loaded_as(sha, path.name)
+                joinable = None if seen is not None else _batch_candidate(path, source_file, fmt, mapping)
                 if joinable is None:
                     flush()
                     bar.start(path)
-                    results.append(_load_one(con, path, hmac_key, pseudonymiser, fmt, mapping, relative_to))
+                    if seen is not None:
+                        results.append(_already_loaded_result(path, source_file, sha, seen))
+                    else:
+                        results.append(
+                            _load_one(
+                                con, path, hmac_key, pseudonymiser, fmt, mapping, relative_to, sha,
+                                manifest=manifest, source_file=source_file,
+                            )
+                        )  # fmt: skip
                     bar.done(results[-1].rows_read)
                     continue
-                table, bf, sha = joinable
+                table, bf = joinable
                 if batch and not _fits(batch, table, bf, sha):
                     flush()
                 batch.append((bf, sha))
             flush()
+        manifest.save(con)
         if any(r.status == "loaded" for r in results):
             con.execute("checkpoint")
     finally:
@@ -609,6 +692,7 @@ def ingest_landing(
     *,
     sources: list[str] | None = None,
     progress: bool = False,
+    rehash: bool = False,
 ) -> list[FileResult]:
     """Load every landing file not yet in the manifest (format detected per file)."""
     files = landing_files(landing_dir, sources)
@@ -622,6 +706,7 @@ def ingest_landing(
         fmt="auto",
         progress=progress,
         relative_to=Path(landing_dir).resolve().parent,
+        rehash=rehash,
     )
 
 

@@ -3,6 +3,7 @@
 Besides the contract tables, three *reader state* tables keep what a reader needs to re-derive
 contacts when their records arrive in several files (a queue_log split at midnight, a Connect
 contact re-delivered later). They hold no raw phone number either; dbt does not read them.
+Nor does dbt read raw.file_fingerprint, the loader's cache of which landing files it has hashed.
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ BOOKKEEPING_DDL = {
     "quarantine": """
         source varchar, source_file varchar, source_line bigint, reason varchar,
         raw_record varchar, quarantined_at timestamp""",
+    # Not read by dbt: size and mtime of each landing file when it was last hashed, so a run
+    # hashes only new or changed files (ingestion/manifest.py). One row per file_path.
+    "file_fingerprint": """
+        file_path varchar, size_bytes bigint, mtime_ns bigint, sha256 varchar, checked_ns bigint""",
 }
 
 # Reader state (not in the dbt sources): the loaded source records contacts are re-derived from.

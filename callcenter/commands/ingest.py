@@ -21,6 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--mapping", default=None, help="mapping YAML for --format mapped (default: match by name)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--rehash",
+        action="store_true",
+        help="read and hash every file, even one whose size and mtime match the last check "
+        "(for files given new bytes under an old mtime, e.g. by touch -r)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         mapping=mapping,
         progress=not args.no_progress and sys.stderr.isatty(),
         relative_to=paths.root,
+        rehash=args.rehash,
     )
     width = max((len(str(r.path)) for r in results), default=4)
     print(f"{'file':<{width}}  {'status':<14} {'read':>9} {'loaded':>9} {'quarant.':>9} {'dupl.':>9}")
