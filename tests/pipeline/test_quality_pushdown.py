@@ -88,7 +88,7 @@ def test_a_table_that_fails_everywhere_is_validated_in_chunks(instance, monkeypa
         instance.warehouse,
         """
         update marts.fct_contacts set wait_s = -1;
-        insert into marts.fct_contacts select * from marts.fct_contacts where contact_id like '%00';
+        insert into marts.fct_contacts select * from marts.fct_contacts;
         """,
     )
     seen = []
@@ -108,12 +108,10 @@ def test_a_table_that_fails_everywhere_is_validated_in_chunks(instance, monkeypa
     assert len(chunked) > 3 and max(chunked) < 80  # hash partitions of about CHUNK_ROWS rows
     failed = {k: v[1] for k, v in _summary(ours).items() if not v[0]}
     con = duckdb.connect(str(instance.warehouse), read_only=True)
-    rows, repeated = con.execute(
-        "select count(*), count(*) filter (where contact_id like '%00') from marts.fct_contacts"
-    ).fetchone()
+    rows = con.execute("select count(*) from marts.fct_contacts").fetchone()[0]
     con.close()
-    assert failed["marts_fct_contacts.wait_s_in_range"] == rows
-    assert failed["marts_fct_contacts.contact_id_unique"] == repeated  # both copies of each key
+    assert failed["marts_fct_contacts.wait_s_in_range"] == rows  # counted in DuckDB, no frame
+    assert failed["marts_fct_contacts.contact_id_unique"] == rows  # both copies of every key, by GX
 
 
 def _record_clean_check(paths, checked_at: datetime) -> None:
@@ -276,3 +274,40 @@ def test_a_run_whose_dbt_build_failed_is_not_a_clean_mark(instance):
     con.close()
     # the next run still judges the dates of the rows loaded in the failed run
     assert window == START + timedelta(days=20) - timedelta(days=9)
+
+
+def test_warnings_duckdb_counts_exactly_are_reported_without_gx(instance, monkeypatch):
+    """A partial new day and a stopped feed warn with GX's counts and items, GX never started."""
+    execute(
+        instance.warehouse,
+        f"""
+        delete from raw.contact_segments
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}' and contact_id not like '%000';
+        update raw.contact_segments set loaded_at = timestamp '2099-01-01'
+          where cast(queue_entry_ts as date) = date '{START + timedelta(days=20)}';
+        delete from raw.agent_states where start_ts >= (select max(start_ts) - interval 3 day from raw.agent_states);
+        """,
+    )
+    since = datetime(2098, 1, 1)
+    reference = runner.run_suites(instance.warehouse, "gx", since=since, layers={"raw"}, pushdown=False)
+
+    def no_gx(self, docs_dir):
+        raise AssertionError("GX was started")
+
+    monkeypatch.setattr(runner._Validator, "__init__", no_gx)
+    ours = runner.run_suites(instance.warehouse, "duckdb", since=since, layers={"raw"})
+    assert _summary(ours) == _summary(reference)
+    warned = {f"{r.suite}.{r.check_name}": r for r in ours.warnings}
+    assert set(warned) == {
+        "volume_contact_segments.volume_vs_same_weekday",
+        "source_freshness.not_behind_other_sources",
+        "source_freshness.not_older_than_3_days",  # the stopped feed's last event is 3 days old
+    }
+    assert ours.blocking_failures == []
+    by_name = {f"{r.suite}.{r.check_name}": r for r in reference.results}
+    for name, r in warned.items():
+        assert r.failing_items and r.failing_items == by_name[name].failing_items
+    assert warned["volume_contact_segments.volume_vs_same_weekday"].failing_items[0]["day"] == str(
+        START + timedelta(days=20)
+    )
+    assert warned["source_freshness.not_behind_other_sources"].failing_items[0]["source"] == "agent_states"
