@@ -1,7 +1,8 @@
-"""Incremental agent state timeline: a new day, a late state for an earlier day and an open state
-closed by the new load must give exactly what a full rebuild gives (int_agent_states_timeline is
-delete+insert by report_date; the dates to rebuild come from the episodes that changed,
-macros/agent_incremental.sql), and dates no changed episode touches are left alone."""
+"""Incremental agent state timeline: a new day, a late state for an earlier day, an open state
+closed by the new load and a roster export that gives agents a site for the first time (one moves
+to another time zone) must give exactly what a full rebuild gives (int_agent_states_timeline is
+delete+insert by report_date; the dates to rebuild come from the episodes that changed and the
+agents that moved, macros/agent_incremental.sql), and dates nothing touches are left alone."""
 
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ def _state(
     }
 
 
+def _roster(agent: str, site: str, as_of: str, at: datetime) -> dict:
+    return {
+        "agent_id": agent,
+        "agent_name": agent.upper(),
+        "team": "T1",
+        "supervisor": "S1",
+        "site_code": site,
+        "skills": "presales",
+        "employment_type": "full_time",
+        "as_of_date": datetime.fromisoformat(as_of).date(),
+        "source_file": "landing/roster/fixture.csv",
+        "source_line": 1,
+        "loaded_at": at,
+    }
+
+
 def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: Path) -> None:
     data_dir = tmp_path / "instance"
     warehouse = data_dir / "warehouse" / "warehouse.duckdb"
@@ -63,6 +80,12 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
         _state("ag2", "available", "2026-03-11 14:00:00", None, FIRST_LOAD),
         # ag4 stays open through both loads: it stretches to each new data end.
         _state("ag4", "logged_in", "2026-03-11 12:00:00", None, FIRST_LOAD),
+        # ag6 and ag7 have no roster row yet (default site, Asia/Shanghai); the second load's roster
+        # export puts ag6 in London (another time zone) and ag7 in Shanghai (same zone, new site).
+        # ag6's first state crosses Shanghai midnight (16:00 UTC), its second London midnight.
+        _state("ag6", "logged_in", "2026-03-07 15:00:00", "2026-03-07 17:00:00", FIRST_LOAD),
+        _state("ag6", "logged_in", "2026-03-07 23:00:00", "2026-03-08 01:00:00", FIRST_LOAD),
+        _state("ag7", "logged_in", "2026-03-06 01:00:00", "2026-03-06 03:00:00", FIRST_LOAD),
     ]
     insert_rows(warehouse, "agent_states", history)
     _run(data_dir, "seed")
@@ -104,10 +127,26 @@ def test_new_day_late_state_and_closed_open_state_match_full_rebuild(tmp_path: P
             _state("ag1", "available", "2026-03-12 01:00:00", "2026-03-12 09:00:00", SECOND_LOAD),
         ],
     )
+    insert_rows(
+        warehouse,
+        "roster",
+        [_roster("ag6", "lon", "2026-03-12", SECOND_LOAD), _roster("ag7", "sha", "2026-03-12", SECOND_LOAD)],
+    )
     _run(data_dir, "run")
 
     timeline = "intermediate.int_agent_states_timeline"
-    assert not _compared_episodes(data_dir)  # raw only grew: the fast path
+    # raw only grew; the agents the roster moved are rebuilt on all their dates: still the fast path
+    assert not _compared_episodes(data_dir)
+    assert query(
+        warehouse,
+        f"""select agent_id, site_code, time_zone, report_date, piece_s from {timeline}
+            where agent_id in ('ag6', 'ag7') order by agent_id, report_date, piece_s""",
+    ) == [
+        ("ag6", "lon", "Europe/London", datetime(2026, 3, 7).date(), 3600),
+        ("ag6", "lon", "Europe/London", datetime(2026, 3, 7).date(), 7200),
+        ("ag6", "lon", "Europe/London", datetime(2026, 3, 8).date(), 3600),
+        ("ag7", "sha", "Asia/Shanghai", datetime(2026, 3, 6).date(), 7200),
+    ]
     assert query(warehouse, f"select min(piece_s) from {timeline} where agent_id = 'ag5'") == [(1003600,)]
     assert query(
         warehouse,

@@ -1,8 +1,8 @@
 -- Agent state timeline in site-local days: one row per state episode and local day it touches
 -- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
 -- Incremental: a run rebuilds the report dates of the episodes that changed since the last run
--- (macros/agent_incremental.sql): those of newly loaded and open states when raw only grew, else
--- those of every episode that differs from the table's.
+-- (macros/agent_incremental.sql): those of newly loaded and open states and of agents whose site
+-- changed when raw only grew, else those of every episode that differs from the table's.
 {{
     config(
         materialized='incremental',
@@ -62,6 +62,10 @@ with
 {{ base_ctes }},
 
 {% if incremental %}
+    moved_agents as (
+        {{ agent_states_moved_agents() }}
+    ),
+
     dates_to_rebuild as (
         {% if agent_states_only_appended(base_ctes, 'episodes', 'all_days') %}
             {{ agent_state_appended_dates('episodes', 'all_days') }}
