@@ -404,13 +404,17 @@ def read_batch(
     csvs = [f for f in files if not f.is_parquet]
     parquets = [f for f in files if f.is_parquet]
     parts = []
-    if csvs:
-        header = csvs[0].header
-        cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
-        exprs = [f'"{c}"' if c in header else f"null::varchar as {c}" for c in wanted]
+    # One scan per CSV: a CSV row's line is its rowid's offset within its file, which needs each
+    # file's rows contiguous and in order in _canon. One read_csv over many files did not keep
+    # them so (a file's last rows landed after other files' rows: wrong source_line, and the
+    # wrong row could win a key duplicated within a file). Parquet numbers its own rows.
+    header = csvs[0].header if csvs else []
+    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
+    exprs = [f'"{c}"' if c in header else f"null::varchar as {c}" for c in wanted]
+    for f in csvs:
         parts.append(
             f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
-                from read_csv([{", ".join(_quote(f.path) for f in csvs)}], auto_detect=false, header=true,
+                from read_csv({_quote(f.path)}, auto_detect=false, header=true,
                      delim=',', quote='"', escape='"', columns={{{cols}}}, strict_mode=true,
                      null_padding=false, ignore_errors=true, store_rejects=true,
                      rejects_table='_csv_rejects', rejects_scan='_csv_reject_scans', filename=true)"""
@@ -430,9 +434,9 @@ def read_batch(
     tz = source_time_zone(table)
     con.execute(f"set TimeZone = '{tz}'")
     try:
-        con.execute(
-            f"create or replace temp table _canon as {build_sql(' union all '.join(parts), ', _path, _line', tz)}"
-        )
+        con.execute(f"create or replace temp table _canon as {build_sql(parts[0], ', _path, _line', tz)}")
+        for part in parts[1:]:
+            con.execute(f"insert into _canon {build_sql(part, ', _path, _line', tz)}")
     except duckdb.Error as e:
         raise BatchFallback(str(e).splitlines()[0]) from None
     finally:

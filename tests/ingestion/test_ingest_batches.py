@@ -3,6 +3,7 @@ loading them one at a time; anything only the per-file path decides falls back t
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import duckdb
@@ -135,3 +136,40 @@ def test_a_truncated_file_in_a_batch_is_rejected_alone(tmp_path):
     ]
     # The batch was halved around the bad file: the second half still loaded as one batch.
     assert [r.message for r in results[2:]] == ["loaded in a batch of 3 files"] * 3
+
+
+def test_a_batch_gives_each_csv_row_its_own_line_number(tmp_path):
+    """A big batch (31 CSVs, ~95k rows) still numbers each row by its line in its own file. One
+    read_csv over all the files put some files' last rows after other files' rows, and line
+    numbers were offsets in that order (10 rows of this batch got lines past their file's end)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = {}
+    sizes = random.Random(1)
+    for day in range(1, 32):
+        rows = 2000 + sizes.randrange(2000)
+        lines = ["source_system,agent_id,state,reason,start_ts,end_ts"] + [
+            f"canonical,A{i % 90:04d},available,,2026-01-{day:02d}T{i // 5400 % 24:02d}:{i // 90 % 60:02d}:00Z,"
+            for i in range(rows)
+        ]
+        path = folder / f"agent_states_2026-01-{day:02d}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        texts[f"in/{path.name}"] = lines
+    warehouse = tmp_path / "warehouse.duckdb"
+    results = ingest_paths(warehouse, [folder], KEY, relative_to=tmp_path)
+    assert {r.message for r in results} == {"loaded in a batch of 31 files"}
+    assert_accounting(results)
+    rows = query(
+        warehouse,
+        "select source_file, source_line, agent_id, strftime(start_ts, '%Y-%m-%dT%H:%M') from raw.agent_states",
+    )
+    assert len(rows) == sum(len(t) - 1 for t in texts.values())
+    misplaced = [
+        (f, line)
+        for f, line, agent, start in rows
+        if not (
+            2 <= line <= len(texts[f])
+            and texts[f][line - 1].startswith(f"canonical,{agent},available,,{start}")
+        )
+    ]
+    assert misplaced == []
