@@ -7,6 +7,18 @@ old inode; a reader opening after the rename sees the new one; nobody ever sees 
 warehouse writer's lock. Every snapshot also stays under ``serving/snapshots/`` (hard link, no
 copy) so ``callcenter rollback`` is one more rename.
 
+Publishing is incremental: the new file starts as a byte copy of the snapshot serving now, and
+only what differs from it is written again. What changed is decided by a content fingerprint per
+table, computed in the warehouse and stored with each snapshot in ``marts.publish_info``: the
+column names and types in order, the row count, and the sum and xor of a 64-bit hash of every
+row. Any inserted, deleted or rewritten row (the FCR recompute window rewrites rows in place)
+changes it unless 64-bit row hashes collide. A changed table with a ``report_date`` column is
+patched: the same fingerprint per report date on both sides (warehouse, copied snapshot) names
+the dates whose rows differ, and only those dates' rows are deleted and inserted again. Other
+changed tables, new tables and the SERVING_ORDER tables (kept sorted as a whole) are copied
+whole; tables gone from the warehouse are dropped. A snapshot without fingerprints (older code),
+a copy with more free space than data, or ``full=True`` rebuilds every table into a new file.
+
 The snapshot is shaped for dashboards that open a fresh read-only connection per chart query:
 small row groups and a few tables stored in the order their charts read them (zonemaps then skip
 most of a table). That is physical layout only: publishing copies the marts, every mart keeps its
@@ -18,7 +30,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +51,9 @@ SERVING_ROW_GROUP_SIZE = 16_384
 # Physical order of published tables (their rows and columns are unchanged): outcome first so an
 # outcome filter reads one run of row groups, newest first so a top-N by time stops early.
 SERVING_ORDER = {"fct_queue_stints": "outcome, interval_start_local desc"}
+# A changed mart with this column (and not in SERVING_ORDER) is patched in the copied snapshot:
+# only the values whose rows differ are deleted and inserted again (a new day: the last few dates).
+PARTITION_COLUMN = "report_date"
 
 # Column names that must never reach serving, whatever the table (personal data by construction).
 FORBIDDEN_COLUMN = re.compile(
@@ -54,6 +70,9 @@ class Snapshot:
     snapshot_id: str
     path: Path
     tables: dict[str, int]
+    copied: tuple[str, ...] = field(default=())  # tables copied from the warehouse (the rest were kept)
+    incremental: bool = False  # started from the previous snapshot's file
+    patched: dict[str, int] = field(default_factory=dict)  # table -> partitions (report dates) replaced
 
 
 def _quote(name: str) -> str:
@@ -103,8 +122,124 @@ def privacy_violations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str
     return problems
 
 
-def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) -> Snapshot:
-    """Write the temp serving file for this run (not yet visible to readers)."""
+def table_fingerprints(con: duckdb.DuckDBPyConnection, catalog: str, tables: list[str]) -> dict[str, str]:
+    """Content fingerprint of each table of schema `marts` in `catalog`, in one scan per table.
+
+    Columns (name and type, in order), row count, and the sum and xor of a 64-bit hash of every
+    row: independent of row order (a sorted serving table and its warehouse mart agree), changed
+    by any inserted, deleted or rewritten row unless row hashes collide.
+    """
+    if not tables:
+        return {}
+    columns = table_columns(con, catalog)
+    parts = []
+    for table in tables:
+        row_hash = _row_hash(columns[table])
+        parts.append(
+            f"select {_sql_text(table)} as t, count(*) as n, sum({row_hash}::hugeint) as s, "
+            f"bit_xor({row_hash}) as x from {catalog}.{PUBLISHED_SCHEMA}.{_quote(table)}"
+        )
+    out = {}
+    for table, n, total, xor in con.execute(" union all ".join(parts)).fetchall():
+        out[table] = f"{n}/{total or 0}/{xor or 0}/{_shape(columns[table])}"
+    return out
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[tuple[str, str]]]:
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = ? order by table_name, column_index",
+        [catalog, PUBLISHED_SCHEMA],
+    ).fetchall():
+        columns.setdefault(table, []).append((column, data_type))
+    return columns
+
+
+def _row_hash(columns: list[tuple[str, str]]) -> str:
+    return f"hash({', '.join(_quote(c) for c, _ in columns)})"
+
+
+def _shape(columns: list[tuple[str, str]]) -> str:
+    return ",".join(f"{c}:{t}" for c, t in columns)
+
+
+def _fingerprint_shape(fingerprint: str) -> str:
+    return fingerprint.split("/", 3)[3]
+
+
+def _changed_partitions(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]) -> list:
+    """Values of PARTITION_COLUMN whose rows differ between the warehouse mart and the snapshot's
+    copy (count, sum and xor of the row hashes of that value's rows)."""
+    part, h, q = _quote(PARTITION_COLUMN), _row_hash(columns), f"{PUBLISHED_SCHEMA}.{_quote(table)}"
+    per_part = f"select {part} as part, count(*) as n, sum({h}::hugeint) as s, bit_xor({h}) as x from {{}}.{q} group by 1"
+    return [
+        r[0]
+        for r in con.execute(
+            f"select part from ({per_part.format('wh')}) as w full outer join ({per_part.format('serving')}) as v "
+            "using (part) where w.n is distinct from v.n or w.s is distinct from v.s or w.x is distinct from v.x"
+        ).fetchall()
+    ]
+
+
+def _replace_partitions(con: duckdb.DuckDBPyConnection, table: str, parts: list) -> None:
+    """Delete the snapshot's rows of these partition values and insert the warehouse's."""
+    part, q = _quote(PARTITION_COLUMN), f"{PUBLISHED_SCHEMA}.{_quote(table)}"
+    values = [v for v in parts if v is not None]
+    where = f"{part} in (select unnest(?))" + (f" or {part} is null" if None in parts else "")
+    con.execute(f"delete from serving.{q} where {where}", [values])
+    con.execute(f"insert into serving.{q} select * from wh.{q} where {where}", [values])
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """Fingerprint per table of the snapshot attached as `serving`; None when it cannot be trusted
+    for an incremental publish (no fingerprints, its tables disagree with its publish_info, or
+    more free space than data in the file)."""
+    used, free = con.execute(
+        "select used_blocks, free_blocks from pragma_database_size() where database_name = 'serving'"
+    ).fetchone()
+    if free > used:  # dropped tables leave free blocks that later publishes reuse; a full rewrite compacts
+        return None
+    info_columns = {
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'serving' and schema_name = ? "
+            "and table_name = ?",
+            [PUBLISHED_SCHEMA, PUBLISH_INFO_TABLE],
+        ).fetchall()
+    }
+    if "content_fingerprint" not in info_columns:
+        return None
+    previous = dict(
+        con.execute(
+            f"select table_name, content_fingerprint from serving.{PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE}"
+        ).fetchall()
+    )
+    if set(previous) != set(published_tables(con, "serving")) or None in previous.values():
+        return None
+    return previous
+
+
+def _start_from_current(paths: Paths, tmp: Path) -> bool:
+    """Copy the file serving now to `tmp` (the kernel copies the bytes; the copy is writable)."""
+    try:
+        shutil.copyfile(paths.serving, tmp)  # sendfile on Linux; not the 0444 mode
+    except FileNotFoundError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, full: bool = False) -> Snapshot:
+    """Write the temp serving file for this run (not yet visible to readers).
+
+    Starts from a copy of the snapshot serving now and copies again only the tables whose content
+    fingerprint changed (``full=True``, or a previous snapshot that cannot be trusted: every table).
+    """
     if not paths.warehouse.exists():
         raise PublishError(f"no warehouse at {paths.warehouse}: run `callcenter build` first")
     paths.serving_dir.mkdir(parents=True, exist_ok=True)
@@ -113,10 +248,23 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) ->
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     published_at = (now or datetime.now(UTC)).replace(tzinfo=None)
+    incremental = not full and _start_from_current(paths, tmp)
     counts: dict[str, int] = {}
+    copied: list[str] = []
+    patched: dict[str, int] = {}
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{tmp}' as serving (row_group_size {SERVING_ROW_GROUP_SIZE})")
+        previous = None
+        if incremental:
+            con.execute(f"attach '{tmp}' as serving (row_group_size {SERVING_ROW_GROUP_SIZE})")
+            previous = _previous_fingerprints(con)
+            if previous is None:  # start from an empty file instead
+                con.execute("detach serving")
+                tmp.unlink()
+                incremental = False
+        if not incremental:
+            con.execute(f"attach '{tmp}' as serving (row_group_size {SERVING_ROW_GROUP_SIZE})")
+            con.execute(f"create schema serving.{PUBLISHED_SCHEMA}")
         con.execute("use serving")
         con.execute(f"attach '{paths.warehouse}' as wh (read_only)")
         problems = privacy_violations(con, "wh")
@@ -125,21 +273,47 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) ->
         tables = published_tables(con, "wh")
         if not tables:
             raise PublishError(f"warehouse has no tables in schema {PUBLISHED_SCHEMA}: nothing to publish")
-        con.execute(f"create schema {PUBLISHED_SCHEMA}")
+        # one transaction: the fingerprints describe exactly the rows copied
+        con.execute("begin")
+        fingerprints = table_fingerprints(con, "wh", tables)
+        kept = set(published_tables(con, "serving")) if incremental else set()
+        for gone in sorted(kept - set(tables)) + ([PUBLISH_INFO_TABLE] if incremental else []):
+            con.execute(f"drop table if exists {PUBLISHED_SCHEMA}.{_quote(gone)}")
+        columns = table_columns(con, "wh")
         for table in tables:
             q = f"{PUBLISHED_SCHEMA}.{_quote(table)}"
+            before = (previous or {}).get(table) if table in kept else None
+            if before == fingerprints[table]:
+                counts[table] = int(fingerprints[table].split("/", 1)[0])
+                continue
+            if (
+                before is not None
+                and _fingerprint_shape(before) == _fingerprint_shape(fingerprints[table])
+                and PARTITION_COLUMN in {c for c, _ in columns[table]}
+                and table not in SERVING_ORDER  # kept sorted as a whole: copied whole
+            ):
+                changed = _changed_partitions(con, table, columns[table])
+                _replace_partitions(con, table, changed)
+                patched[table] = len(changed)
+                counts[table] = int(fingerprints[table].split("/", 1)[0])
+                continue
+            con.execute(f"drop table if exists {q}")
             # Views become tables: serving must not depend on schemas it does not contain.
             order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
             con.execute(f"create table {q} as select * from wh.{q}{order}")
             counts[table] = con.execute(f"select count(*) from {q}").fetchone()[0]
+            copied.append(table)
         con.execute(
             f"create table {PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE} (snapshot_id varchar, run_id varchar, "
-            "published_at timestamp, table_name varchar, row_count bigint)"
+            "published_at timestamp, table_name varchar, row_count bigint, content_fingerprint varchar)"
         )
-        con.executemany(
-            f"insert into {PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE} values (?, ?, ?, ?, ?)",
-            [(snapshot_id, run_id, published_at, t, n) for t, n in counts.items()],
+        rows = [(snapshot_id, run_id, published_at, t, counts[t], fingerprints[t]) for t in tables]
+        con.execute(
+            f"insert into {PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE} values "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)),
+            [v for row in rows for v in row],
         )
+        con.execute("commit")
         con.execute("detach wh")
         con.execute("checkpoint serving")
         con.execute("use memory")
@@ -153,7 +327,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None) ->
     if Path(f"{tmp}.wal").exists():  # closing checkpoints; a WAL here would be replayed by readers
         raise PublishError(f"{tmp}.wal left after close: not publishing a file that needs WAL replay")
     _fsync(tmp)
-    return Snapshot(snapshot_id, tmp, counts)
+    return Snapshot(snapshot_id, tmp, counts, tuple(copied), incremental, patched)
 
 
 def _snapshots_dir(paths: Paths) -> Path:
@@ -199,9 +373,9 @@ def _log(paths: Paths, event: dict) -> None:
         f.write(json.dumps(event, default=str) + "\n")
 
 
-def publish(paths: Paths, run_id: str, *, now: datetime | None = None) -> Snapshot:
+def publish(paths: Paths, run_id: str, *, now: datetime | None = None, full: bool = False) -> Snapshot:
     """Build the snapshot, keep it under snapshots/, swap it in, prune old snapshots."""
-    snap = build_snapshot(paths, run_id, now=now)
+    snap = build_snapshot(paths, run_id, now=now, full=full)
     keep_dir = _snapshots_dir(paths)
     keep_dir.mkdir(parents=True, exist_ok=True)
     kept = keep_dir / f"{snap.snapshot_id}.duckdb"
@@ -212,9 +386,18 @@ def publish(paths: Paths, run_id: str, *, now: datetime | None = None) -> Snapsh
     for old in list_snapshots(paths)[: -keep_count()]:
         old.unlink(missing_ok=True)
     _log(
-        paths, {"event": "publish", "snapshot_id": snap.snapshot_id, "run_id": run_id, "tables": snap.tables}
+        paths,
+        {
+            "event": "publish",
+            "snapshot_id": snap.snapshot_id,
+            "run_id": run_id,
+            "tables": snap.tables,
+            "incremental": snap.incremental,
+            "copied": list(snap.copied),
+            "patched": snap.patched,
+        },
     )
-    return Snapshot(snap.snapshot_id, paths.serving, snap.tables)
+    return Snapshot(snap.snapshot_id, paths.serving, snap.tables, snap.copied, snap.incremental, snap.patched)
 
 
 def rollback(paths: Paths, to: str | None = None) -> str:

@@ -21,11 +21,14 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:  # pandas is imported only where GX needs a DataFrame (~2 CPU s without bytecode)
+    import pandas as pd
+    import pyarrow as pa
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
@@ -140,7 +143,17 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def volume_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pd.DataFrame:
+def _arrow(con, sql: str, params: list | None = None) -> pa.Table:
+    """The whole result as an Arrow table, on its own cursor (duckdb 2.0 refuses new work on a
+    connection whose last result was not fetched to the end)."""
+    cur = con.cursor()
+    try:
+        return cur.sql(sql, params=params).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def volume_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pa.Table:
     """Rows per local day against the median of the same weekday in the preceding weeks."""
     table, ts = params["table"], params["ts_column"]
     tz = params.get("time_zone", "Asia/Shanghai")
@@ -213,12 +226,10 @@ def volume_frame(con, params: dict, since: datetime | None, window_start: date |
         where hist_weeks >= {min_weeks} and {judged}
         order by series, day
     """
-    return con.execute(sql, args).df()
+    return _arrow(con, sql, args)
 
 
-def freshness_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None
-) -> pd.DataFrame:
+def freshness_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pa.Table:
     """Per source: newest event, and how far it lags the newest source (a feed that stopped)."""
     parts = []
     for source in params["sources"]:
@@ -232,7 +243,11 @@ def freshness_frame(
             f"from {source['table']} group by all"
         )
     if not parts:
-        return pd.DataFrame(columns=["source", "last_event_ts", "lag_hours", "age_hours"])
+        return _arrow(
+            con,
+            "select null::varchar as source, null::timestamp as last_event_ts, null::double as lag_hours, "
+            "null::double as age_hours where false",
+        )
     sql = f"""
         with s as ({" union all ".join(parts)})
         select source, last_event_ts, last_loaded_at, rows_loaded,
@@ -241,12 +256,12 @@ def freshness_frame(
                  / 60.0 as age_hours
         from s where last_event_ts is not null order by source
     """
-    return con.execute(sql).df()
+    return _arrow(con, sql)
 
 
 def published_pii_frame(
     con, params: dict, since: datetime | None, window_start: date | None = None
-) -> pd.DataFrame:
+) -> pa.Table:
     """One row per text column of every published table: values that look like a phone number."""
     schema = params.get("schema", "marts")
     exempt = params.get("exempt_values") or {}  # column name -> full-value pattern that is allowed
@@ -274,18 +289,32 @@ def published_pii_frame(
             cond = f"regexp_matches({cleaned}, '{PHONE_LIKE_RE}')"
             if col in exempt:
                 cond += f" and not regexp_full_match({_q(col)}, '{exempt[col]}')"
-            selects.append(f"count(*) filter (where {cond}) as {_q(col)}")
-        counts = con.execute(f"select {', '.join(selects)} from {schema}.{_q(table)}{where}", args).fetchone()
+            # each distinct value is matched once and counted with its rows (text columns repeat a
+            # few codes; ~40 % less CPU than matching every row, same counts)
+            selects.append(
+                f"select {len(selects)} as i, coalesce(sum(n) filter (where {cond}), 0) as n from "
+                f"(select {_q(col)}, count(*) as n from {schema}.{_q(table)}{where} group by 1)"
+            )
+        by_index = dict(con.execute(" union all ".join(selects), args * len(selects)).fetchall())
+        counts = [by_index[i] for i in range(len(text_cols))]
         rows += [
             {"table_name": f"{schema}.{table}", "column_name": c, "phone_like_values": int(n)}
             for c, n in zip(text_cols, counts, strict=True)
         ]
-    return pd.DataFrame(rows, columns=["table_name", "column_name", "phone_like_values"])
+    # built in DuckDB: pyarrow building arrays from Python objects would import pandas
+    values = ", ".join(["(?, ?, ?)"] * len(rows)) or "(null, null, null)"
+    return _arrow(
+        con,
+        f"select table_name::varchar as table_name, column_name::varchar as column_name, "
+        f"phone_like_values::bigint as phone_like_values from (values {values}) "
+        f"as t(table_name, column_name, phone_like_values) where table_name is not null",
+        params=[v for r in rows for v in (r["table_name"], r["column_name"], r["phone_like_values"])],
+    )
 
 
 def stress_cells_frame(
     con, params: dict, since: datetime | None, window_start: date | None = None
-) -> pd.DataFrame:
+) -> pa.Table:
     """Published (non-suppressed) cells of every stress mart, with their respondent count."""
     schema = params.get("schema", "marts")
     n_candidates = params.get("n_columns", ["n_respondents", "respondents", "n"])
@@ -306,8 +335,8 @@ def stress_cells_frame(
             f"from {schema}.{_q(table)} where not coalesce(suppressed, false)"
         )
     if not parts:
-        return pd.DataFrame({"table_name": pd.Series(dtype=str), "n_respondents": pd.Series(dtype="Int64")})
-    return con.execute(" union all ".join(parts)).df()
+        return _arrow(con, "select null::varchar as table_name, null::bigint as n_respondents where false")
+    return _arrow(con, " union all ".join(parts))
 
 
 FRAMES = {
@@ -325,10 +354,11 @@ def read_frame(
     *,
     columns: list[str] | None = None,
     window_start: date | None = None,
-) -> tuple[str, pd.DataFrame | None]:
+) -> tuple[str, pa.Table | pd.DataFrame | None]:
     """(what was read, frame); frame None when the table does not exist.
 
-    The rows a run judges (`suite_scope`), and only ``columns`` when given.
+    The rows a run judges (`suite_scope`), and only ``columns`` when given. Derived frames are
+    Arrow tables (judged in DuckDB, converted for GX only when it runs), table frames DataFrames.
     """
     if "frame" in meta:
         gen = FRAMES[meta["frame"]]
@@ -720,6 +750,8 @@ def _observed(result: dict) -> str | None:
 
 def _failing_items(frame: pd.DataFrame, expectation: dict) -> list[dict]:
     """Which rows of a small derived frame failed (day, source, column), for the alert text."""
+    import pandas as pd
+
     kw = expectation["kwargs"]
     col = kw.get("column")
     if col is None or col not in frame.columns or len(frame) > 5000:
@@ -917,14 +949,32 @@ def _count_exactly(con, source: str, columns: list[str], part: FramePart, by_che
         f"select {', '.join(f'count(*) filter (where {p.sql})' for _, p in part.exact)} from {source}",
         [a for _, p in part.exact for a in p.args],
     ).fetchone()
-    frame = None
-    if part.candidates and any(counts) and part.candidates <= ITEM_FRAME_ROWS:
-        select = ", ".join(_q(c) for c in columns) or "1 as _row"
-        frame = con.execute(f"select {select} from {source} where {part.where.sql}", part.where.args).df()
+    small = part.candidates <= ITEM_FRAME_ROWS  # a GX frame this size would name its failing rows
     for (exp, _), n in zip(part.exact, counts, strict=True):
         check = exp["meta"]["check"]
-        items = _failing_items(frame, by_check[check])[:20] if n and frame is not None else []
+        items = _failing_items_sql(con, source, columns, part.where, by_check[check]) if n and small else []
         outcomes[check] = _Outcome(success=n == 0, unexpected=int(n), items=items)
+
+
+def _failing_items_sql(
+    con, source: str, columns: list[str], where: Predicate, expectation: dict
+) -> list[dict]:
+    """`_failing_items` of the frame `select columns from source where where`, read in DuckDB:
+    the first 20 rows out of range, with the frame's key columns, as text."""
+    kw = expectation["kwargs"]
+    col = kw.get("column")
+    if col is None or col not in columns:
+        return []
+    bounds = [(op, kw[k]) for op, k in (("<", "min_value"), (">", "max_value")) if kw.get(k) is not None]
+    if not bounds:
+        return []
+    keys = [c for c in columns if c in ITEM_COLUMNS] + [col]
+    out_of_range = " or ".join(f"{_q(col)} {op} ?" for op, _ in bounds)
+    cur = con.execute(
+        f"select {', '.join(_q(c) for c in keys)} from {source} where ({where.sql}) and ({out_of_range}) limit 20",
+        [*where.args, *(v for _, v in bounds)],
+    )
+    return [dict(zip(keys, map(str, row), strict=True)) for row in cur.fetchall()]
 
 
 def _validate_suite(con, validators, name, meta, expectations, by_check, since, window_start, pushdown=True):
@@ -990,7 +1040,7 @@ def _validate_suite(con, validators, name, meta, expectations, by_check, since, 
         wanted = columns if pushdown else None
         target, frame = read_frame(con, meta, since, columns=wanted, window_start=window_start)
     else:
-        frame = derived
+        frame = derived.to_pandas()
     definition = validators().definition(name, expectations, {**meta, "target": target})
     validators().run(definition, frame, by_check, outcomes)
     return target, len(frame), outcomes

@@ -95,3 +95,138 @@ def test_rollback_cli_lists_and_restores(instance, capsys):
     assert f"* {b}" in out and f"  {a}" in out
     assert main(["--data-dir", str(instance.root), "rollback"]) == 0
     assert publish.current_snapshot_id(instance) == a
+
+
+def _tables(con) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where schema_name = 'marts' order by table_name, column_index"
+    ).fetchall():
+        out.setdefault(table, []).append((column, data_type))
+    return out
+
+
+def assert_same_snapshot(a, b) -> None:
+    """Same tables, same columns in the same order, same rows (EXCEPT ALL both ways)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        con.execute("use a")
+        tables_a = _tables(con)
+        con.execute("use b")
+        tables_b = _tables(con)
+        assert tables_a == tables_b
+        for table in tables_a:
+            q = f'marts."{table}"'
+            for x, y in (("a", "b"), ("b", "a")):
+                extra = con.execute(
+                    f"select count(*) from (from {x}.{q} except all from {y}.{q})"
+                ).fetchone()[0]
+                assert extra == 0, f"{table}: {extra} rows of {x} not in {y}"
+    finally:
+        con.close()
+
+
+NEW_DAY = """
+-- new contacts (counts change), a rewritten FCR status on an old date (same count), rows deleted
+-- and re-inserted with other values (the recompute window), a new mart and a dropped one
+insert into marts.fct_contacts select * replace ('n' || contact_id as contact_id, report_date + 21 as report_date)
+  from marts.fct_contacts where report_date = (select max(report_date) from marts.fct_contacts);
+update marts.agg_center_daily set answered = answered + 1, abandoned = abandoned - 1
+  where report_date = (select min(report_date) from marts.agg_center_daily);
+create temp table redo as select * from marts.agg_queue_daily where report_date >= (select max(report_date) - 3 from marts.agg_queue_daily);
+delete from marts.agg_queue_daily where report_date >= (select max(report_date) - 3 from marts.agg_queue_daily);
+insert into marts.agg_queue_daily select * replace (sl_num + 1 as sl_num) from redo;
+create table marts.agg_new as select 1 as x;
+drop table marts.agg_stress_team;
+"""
+
+
+STINTS = """
+create table marts.fct_queue_stints as select * from (values ('b', timestamp '2024-01-01 10:00'),
+  ('a', timestamp '2024-01-01 09:00'), ('a', timestamp '2024-01-01 11:00')) t(outcome, interval_start_local)
+"""
+
+
+def test_incremental_publish_equals_a_full_publish_and_copies_only_changed_tables(instance):
+    execute(instance.warehouse, STINTS)
+    first = publish.publish(instance, "run1")
+    assert not first.incremental and "fct_contacts" in first.copied
+    execute(
+        instance.warehouse,
+        NEW_DAY + "insert into marts.fct_queue_stints values ('c', timestamp '2024-01-02 08:00');",
+    )
+    now = __import__("datetime").datetime(2030, 1, 2, 3, 4, 5)
+    incremental = publish.publish(instance, "run2", now=now)
+    assert incremental.incremental
+    # dated marts get only their changed report dates replaced, including rows rewritten in place with
+    # the same row count; a new mart and a changed sorted table are copied whole; the rest is kept
+    assert incremental.patched == {"fct_contacts": 1, "agg_center_daily": 1, "agg_queue_daily": 4}
+    assert set(incremental.copied) == {"agg_new", "fct_queue_stints"}
+    con = _serving(instance)
+    n_before = con.execute(
+        "select row_count from marts.publish_info where table_name = 'agg_queue_daily'"
+    ).fetchone()[0]
+    con.close()
+    assert n_before == first.tables["agg_queue_daily"]  # same count, new content
+    reference = publish.build_snapshot(instance, "run2", now=now, full=True)
+    try:
+        assert not reference.incremental and set(reference.copied) == set(reference.tables)
+        assert reference.tables == incremental.tables
+        assert_same_snapshot(instance.serving, reference.path)  # publish_info too: same ids and fingerprints
+    finally:
+        reference.path.unlink()
+    con = _serving(instance)
+    assert "agg_stress_team" not in _tables(con)  # a dropped mart leaves serving too
+    con.close()
+
+
+def test_unchanged_warehouse_copies_nothing_and_sorted_tables_keep_their_order(instance):
+    execute(instance.warehouse, STINTS)
+    publish.publish(instance, "run1")
+    again = publish.publish(instance, "run2")
+    assert again.incremental and again.copied == () and again.patched == {}
+    con = _serving(instance)
+    try:
+        assert con.execute(
+            "select outcome, interval_start_local from marts.fct_queue_stints"
+        ).fetchall() == sorted(
+            con.execute("select outcome, interval_start_local from marts.fct_queue_stints").fetchall(),
+            key=lambda r: (r[0], -r[1].timestamp()),
+        )
+        info = con.execute("select distinct snapshot_id, run_id from marts.publish_info").fetchall()
+        assert info == [(again.snapshot_id, "run2")]
+    finally:
+        con.close()
+    assert not os.path.exists(f"{instance.serving}.wal")
+
+
+def test_a_snapshot_without_fingerprints_is_rebuilt_in_full(instance):
+    publish.publish(instance, "run1")
+    kept = publish.list_snapshots(instance)[-1]
+    os.chmod(kept, 0o644)
+    execute(kept, "alter table marts.publish_info drop column content_fingerprint")  # as older code wrote it
+    snap = publish.publish(instance, "run2")
+    assert not snap.incremental and set(snap.copied) == set(snap.tables)
+
+
+def test_rollback_then_publish_starts_from_the_restored_snapshot(instance):
+    publish.publish(instance, "run1")
+    execute(instance.warehouse, "update marts.agg_center_daily set answered = answered + 1")
+    publish.publish(instance, "run2")
+    publish.rollback(instance)  # serving run1's content again
+    snap = publish.publish(instance, "run3")
+    # differs from the restored snapshot on every date, from run2's on none
+    assert snap.copied == () and snap.patched == {"agg_center_daily": 21}
+    con = _serving(instance)
+    wh = duckdb.connect(str(instance.warehouse), read_only=True)
+    try:
+        assert (
+            con.execute("select sum(answered) from marts.agg_center_daily").fetchone()
+            == wh.execute("select sum(answered) from marts.agg_center_daily").fetchone()
+        )
+    finally:
+        con.close()
+        wh.close()

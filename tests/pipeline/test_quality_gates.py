@@ -153,7 +153,7 @@ def test_phone_scan_frame_flags_numbers_not_ids_dates_or_hmac_keys(tmp_path):
     params = runner.load_suites()
     pii = next(s for s in params if s["name"] == "published_pii_scan")["meta"]["params"]
     con = duckdb.connect(str(wh), read_only=True)
-    frame = runner.published_pii_frame(con, pii, None)
+    frame = runner.published_pii_frame(con, pii, None).to_pandas()
     con.close()
     found = dict(zip(frame["column_name"], frame["phone_like_values"], strict=True))
     # a UUID, an Asterisk uniqueid, an HMAC key, a timestamp and a letter-prefixed id are not numbers;

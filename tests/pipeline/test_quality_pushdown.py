@@ -207,9 +207,9 @@ def test_volume_on_a_new_day_reads_only_the_compared_weeks(instance):
     params = next(s for s in runner.load_suites() if s["name"] == "volume_contact_segments")["meta"]["params"]
     con = duckdb.connect(str(instance.warehouse), read_only=True)
     since = datetime(2098, 1, 1)
-    restricted = runner.volume_frame(con, params, since)
+    restricted = runner.volume_frame(con, params, since).to_pandas()
     # reference: every day of history, then the judged day picked out
-    everything = runner.volume_frame(con, params, None)
+    everything = runner.volume_frame(con, params, None).to_pandas()
     con.close()
     assert len(restricted) == 1
     judged_day = restricted["day"].iloc[0]
