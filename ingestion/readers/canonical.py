@@ -391,6 +391,21 @@ def _quote(p: Path) -> str:
     return "'" + str(p).replace("'", "''") + "'"
 
 
+def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    for t in ("_csv_rejects", "_csv_reject_scans"):
+        con.execute(f"drop table if exists {t}")
+
+
+def _csv_files_scattered(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does any CSV file's rows in _canon not occupy one unbroken run of rowids?"""
+    return bool(
+        con.execute(
+            """select count(*) from (select _path from _canon where _line is null group by _path
+               having max(rowid) - min(rowid) + 1 <> count(*))"""
+        ).fetchone()[0]
+    )
+
+
 def read_batch(
     con: duckdb.DuckDBPyConnection, table: str, files: list[BatchFile], pseudonymiser, loaded_at
 ) -> None:
@@ -403,40 +418,46 @@ def read_batch(
     wanted, build_sql = (SEGMENT_COLUMNS, _segment_sql) if is_segments else (STATE_COLUMNS, _state_sql)
     csvs = [f for f in files if not f.is_parquet]
     parquets = [f for f in files if f.is_parquet]
-    parts = []
-    # One scan per CSV: a CSV row's line is its rowid's offset within its file, which needs each
-    # file's rows contiguous and in order in _canon. One read_csv over many files did not keep
-    # them so (a file's last rows landed after other files' rows: wrong source_line, and the
-    # wrong row could win a key duplicated within a file). Parquet numbers its own rows.
     header = csvs[0].header if csvs else []
     cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
     exprs = [f'"{c}"' if c in header else f"null::varchar as {c}" for c in wanted]
-    for f in csvs:
-        parts.append(
-            f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
-                from read_csv({_quote(f.path)}, auto_detect=false, header=true,
+
+    def csv_scan(part: list[BatchFile]) -> str:
+        return f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
+                from read_csv([{", ".join(_quote(f.path) for f in part)}], auto_detect=false, header=true,
                      delim=',', quote='"', escape='"', columns={{{cols}}}, strict_mode=true,
                      null_padding=false, ignore_errors=true, store_rejects=true,
                      rejects_table='_csv_rejects', rejects_scan='_csv_reject_scans', filename=true)"""
-        )
-    if parquets:
-        present = set().union(*(f.header for f in parquets))
-        exprs = [
-            f'cast("{c}" as varchar) as {c}' if c in present else f"null::varchar as {c}" for c in wanted
-        ]
-        parts.append(
-            f"""select {", ".join(exprs)}, filename as _path, file_row_number + 1 as _line
-                from read_parquet([{", ".join(_quote(f.path) for f in parquets)}], filename=true,
-                     file_row_number=true, union_by_name=true)"""
-        )
-    for t in ("_csv_rejects", "_csv_reject_scans"):
-        con.execute(f"drop table if exists {t}")
+
+    keep = ", _path, _line"
     tz = source_time_zone(table)
     con.execute(f"set TimeZone = '{tz}'")
     try:
-        con.execute(f"create or replace temp table _canon as {build_sql(parts[0], ', _path, _line', tz)}")
-        for part in parts[1:]:
-            con.execute(f"insert into _canon {build_sql(part, ', _path, _line', tz)}")
+        if csvs:
+            _drop_csv_rejects(con)
+            con.execute(f"create or replace temp table _canon as {build_sql(csv_scan(csvs), keep, tz)}")
+            if _csv_files_scattered(con):
+                # A CSV row's line is its rowid's offset within its file, which needs each file's
+                # rows contiguous and in order. One read_csv over many files mostly keeps them so,
+                # but not always (a file's last rows after other files' rows, in a 31-file batch):
+                # then scan the files one by one (a statement per file: dearer, hence not always).
+                _drop_csv_rejects(con)
+                con.execute(
+                    f"create or replace temp table _canon as {build_sql(csv_scan(csvs[:1]), keep, tz)}"
+                )
+                for f in csvs[1:]:
+                    con.execute(f"insert into _canon {build_sql(csv_scan([f]), keep, tz)}")
+        if parquets:
+            # After the CSVs (not in a union with them), so the CSV files' rowid runs stay unbroken.
+            present = set().union(*(f.header for f in parquets))
+            pq_exprs = [
+                f'cast("{c}" as varchar) as {c}' if c in present else f"null::varchar as {c}" for c in wanted
+            ]
+            scan = f"""select {", ".join(pq_exprs)}, filename as _path, file_row_number + 1 as _line
+                from read_parquet([{", ".join(_quote(f.path) for f in parquets)}], filename=true,
+                     file_row_number=true, union_by_name=true)"""
+            into = "insert into _canon" if csvs else "create or replace temp table _canon as"
+            con.execute(f"{into} {build_sql(scan, keep, tz)}")
     except duckdb.Error as e:
         raise BatchFallback(str(e).splitlines()[0]) from None
     finally:
