@@ -253,6 +253,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
     copied: list[str] = []
     patched: dict[str, int] = {}
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # a build log, not a terminal
     try:
         previous = None
         if incremental:
