@@ -33,13 +33,15 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; fi
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
+# --compile-bytecode: every pipeline step is a fresh process; with PYTHONDONTWRITEBYTECODE set (as on
+# these machines) each one would otherwise recompile what it imports (GX or pandas: seconds per step).
 $(VENV)/.installed: pyproject.toml uv.lock
-	$(UV) sync --frozen -p 3.11 --quiet
+	$(UV) sync --frozen -p 3.11 --quiet --compile-bytecode
 	@touch $@
 
 $(SUPERSET_VENV)/.installed: dashboards/superset/requirements.txt
 	$(UV) venv -p 3.11 --quiet --allow-existing $(SUPERSET_VENV)
-	$(UV) pip install -p $(SUPERSET_VENV)/bin/python --quiet -r $<
+	$(UV) pip install -p $(SUPERSET_VENV)/bin/python --quiet --compile-bytecode -r $<
 	@touch $@
 
 $(SPARK_VENV)/.installed: dbt/spark/requirements.txt
