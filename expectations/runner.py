@@ -270,8 +270,16 @@ def published_pii_frame(
         "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
     ).fetchall()
     window_col = params.get("window_column")
+    # every table's columns in one catalog query (one per table cost ~10 ms CPU each)
+    schema_columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = ? order by table_name, ordinal_position",
+        [schema],
+    ).fetchall():
+        schema_columns.setdefault(table, []).append((column, data_type))
     for (table,) in tables:
-        columns = _columns(con, schema, table)
+        columns = schema_columns.get(table, [])
         text_cols = [c for c, t in columns if t.upper() in ("VARCHAR", "TEXT")]
         if not text_cols:
             continue
