@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -137,7 +138,15 @@ def store_schema_cache(cache_dir: Path | None) -> None:
     db.engine.dispose()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / f".{os.getpid()}.tmp"
-    shutil.copyfile(target, tmp)
+    tmp.unlink(missing_ok=True)
+    # SQLite's backup API, not a file copy: the metadata runs in WAL mode (superset_config.py), so
+    # recent commits may still sit in superset.db-wal.
+    source, copy = sqlite3.connect(target), sqlite3.connect(tmp)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
     os.replace(tmp, schema_cache_file(cache_dir))
 
 

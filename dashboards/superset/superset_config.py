@@ -14,7 +14,17 @@ configuration locked so SQL Lab cannot SET it back.
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+try:  # Superset's environment; the DuckDB lockdown unit tests load this file in the pipeline venv
+    from flask import g, has_request_context
+    from superset.security import SupersetSecurityManager
+except ModuleNotFoundError:
+    SupersetSecurityManager = None
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]  # fail fast: never a default key (CVE-2023-27524)
 if len(SECRET_KEY) < 32 or "CHANGE_ME" in SECRET_KEY:
@@ -23,6 +33,39 @@ PREVIOUS_SECRET_KEY = os.environ.get("SUPERSET_PREVIOUS_SECRET_KEY") or None
 
 _HOME = os.environ.get("SUPERSET_HOME", os.path.expanduser("~/.superset"))
 SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_DB_URI") or f"sqlite:///{_HOME}/superset.db"
+_SQLITE_METADATA = (
+    os.path.realpath(SQLALCHEMY_DATABASE_URI.removeprefix("sqlite:///"))
+    if SQLALCHEMY_DATABASE_URI.startswith("sqlite:///")
+    else None
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_metadata_pragmas(dbapi_connection, _connection_record) -> None:
+    """The embedded instance's SQLite metadata in WAL mode, committed without fsync.
+
+    Every API request writes an event-log row and reads permissions; in SQLite's default rollback
+    journal a commit blocks all readers and fsyncs, so a dashboard's parallel chart requests queued
+    behind each other's log writes. WAL lets readers run during a write; synchronous=NORMAL is
+    WAL's documented safe setting (a power cut can lose the last commits, never corrupt). DuckDB and
+    Postgres connections are untouched; Superset refuses SQLite as a data source.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection) or _SQLITE_METADATA is None:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        files = {os.path.realpath(row[2]) for row in cursor.execute("pragma database_list") if row[2]}
+        if _SQLITE_METADATA in files:  # only Superset's own metadata file, whoever else uses SQLAlchemy
+            # persistent once set; switching needs a moment alone with the file, so a connection
+            # that meets a busy file (a second worker starting) leaves it to the next connection
+            (mode,) = cursor.execute("pragma journal_mode=wal").fetchone()
+            if mode == "wal":  # NORMAL is safe in WAL mode only
+                cursor.execute("pragma synchronous=normal")
+    except sqlite3.OperationalError:
+        pass
+    finally:
+        cursor.close()
+
 
 # --- interface: Chinese and English ------------------------------------------------------------
 LANGUAGES = {
@@ -50,6 +93,38 @@ FEATURE_FLAGS = {
     "ALERT_REPORTS": False,
     "THUMBNAILS": False,
 }
+
+if SupersetSecurityManager is not None:
+
+    class RequestMemoSecurityManager(SupersetSecurityManager):
+        """Superset's security manager, answering a repeated permission question once per request.
+
+        One cached chart-data request asks "all_database_access?", "all_datasource_access?", the
+        database's and schema's access and the user's datasource grants several times over (chart
+        lookup filter, query-context checks, RLS), each a query on the metadata database: about a
+        quarter of the request's CPU. The answers are kept in flask.g, so they live for one request
+        only; the next request (and any role change) asks the database again.
+        """
+
+        def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+            if not has_request_context():
+                return super()._has_view_access(user, permission_name, view_name)
+            memo = g.__dict__.setdefault("_callcenter_view_access", {})
+            key = (getattr(user, "id", None), permission_name, view_name)
+            if key not in memo:
+                memo[key] = super()._has_view_access(user, permission_name, view_name)
+            return memo[key]
+
+        def user_view_menu_names(self, permission_name: str) -> set[str]:
+            if not has_request_context():
+                return super().user_view_menu_names(permission_name)
+            memo = g.__dict__.setdefault("_callcenter_view_menu_names", {})
+            key = (getattr(g.user, "id", None), permission_name)
+            if key not in memo:
+                memo[key] = frozenset(super().user_view_menu_names(permission_name))
+            return set(memo[key])  # a copy: callers may change it
+
+    CUSTOM_SECURITY_MANAGER = RequestMemoSecurityManager
 
 # --- cache: Redis in production, a shared file cache for the embedded instance ----------------
 _REDIS_URL = os.environ.get("SUPERSET_REDIS_URL")
