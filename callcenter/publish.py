@@ -15,8 +15,11 @@ row. Any inserted, deleted or rewritten row (the FCR recompute window rewrites r
 changes it unless 64-bit row hashes collide. A changed table with a ``report_date`` column is
 patched: the same fingerprint per report date on both sides (warehouse, copied snapshot) names
 the dates whose rows differ, and only those dates' rows are deleted and inserted again. Other
-changed tables, new tables and the SERVING_ORDER tables (kept sorted as a whole) are copied
-whole; tables gone from the warehouse are dropped. A snapshot without fingerprints (older code),
+changed tables and new tables are copied whole; tables gone from the warehouse are dropped. A
+SERVING_ORDER table is sorted as a whole when copied; a patch appends its new dates' rows sorted
+the same way (zonemaps still skip most of them), and once the rows appended since its last sort
+pass 10 % of the table (about a month of days) it is copied and sorted whole again — re-sorting
+every row on every publish would make a new day's publish grow with history. A snapshot without fingerprints (older code),
 a copy with more free space than data, or ``full=True`` rebuilds every table into a new file.
 
 The snapshot is shaped for dashboards that open a fresh read-only connection per chart query:
@@ -51,9 +54,14 @@ SERVING_ROW_GROUP_SIZE = 16_384
 # Physical order of published tables (their rows and columns are unchanged): outcome first so an
 # outcome filter reads one run of row groups, newest first so a top-N by time stops early.
 SERVING_ORDER = {"fct_queue_stints": "outcome, interval_start_local desc"}
-# A changed mart with this column (and not in SERVING_ORDER) is patched in the copied snapshot:
+# A changed mart with this column is patched in the copied snapshot:
 # only the values whose rows differ are deleted and inserted again (a new day: the last few dates).
 PARTITION_COLUMN = "report_date"
+# A SERVING_ORDER table is sorted whole again once the rows appended by patches since its last
+# sort pass this share of it. The counts live beside the snapshots (the serving file holds only
+# marts), keyed by snapshot id, so a rollback starts again from that snapshot's own counts.
+RESORT_AFTER_APPENDED_SHARE = 0.10
+APPENDED_STATE_FILE = "appended_since_sort.json"
 
 # Column names that must never reach serving, whatever the table (personal data by construction).
 FORBIDDEN_COLUMN = re.compile(
@@ -182,13 +190,35 @@ def _changed_partitions(con: duckdb.DuckDBPyConnection, table: str, columns: lis
     ]
 
 
-def _replace_partitions(con: duckdb.DuckDBPyConnection, table: str, parts: list) -> None:
-    """Delete the snapshot's rows of these partition values and insert the warehouse's."""
+def _replace_partitions(con: duckdb.DuckDBPyConnection, table: str, parts: list) -> int:
+    """Delete the snapshot's rows of these partition values and insert the warehouse's (in the
+    table's serving order, if it has one); returns the rows inserted."""
     part, q = _quote(PARTITION_COLUMN), f"{PUBLISHED_SCHEMA}.{_quote(table)}"
     values = [v for v in parts if v is not None]
     where = f"{part} in (select unnest(?))" + (f" or {part} is null" if None in parts else "")
+    order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
     con.execute(f"delete from serving.{q} where {where}", [values])
-    con.execute(f"insert into serving.{q} select * from wh.{q} where {where}", [values])
+    return con.execute(
+        f"insert into serving.{q} select * from wh.{q} where {where}{order}", [values]
+    ).fetchone()[0]
+
+
+def _appended_state(paths: Paths) -> dict[str, dict[str, int]]:
+    try:
+        return json.loads((paths.serving_dir / APPENDED_STATE_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _record_appended(paths: Paths, snapshot_id: str, appended: dict[str, int]) -> None:
+    """Keep the counts of the snapshots still on disk (and this one); write atomically."""
+    state = _appended_state(paths)
+    state[snapshot_id] = appended
+    on_disk = {p.name.split(".", 1)[0] for p in _snapshots_dir(paths).glob("*.duckdb")} | {snapshot_id}
+    state = {k: v for k, v in state.items() if k in on_disk}
+    tmp = paths.serving_dir / f"{APPENDED_STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state, sort_keys=True))
+    os.replace(tmp, paths.serving_dir / APPENDED_STATE_FILE)
 
 
 def _sql_text(value: str) -> str:
@@ -255,10 +285,16 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")  # a build log, not a terminal
     try:
-        previous = None
+        previous = previous_id = None
         if incremental:
             con.execute(f"attach '{tmp}' as serving (row_group_size {SERVING_ROW_GROUP_SIZE})")
             previous = _previous_fingerprints(con)
+            previous_id = (
+                previous
+                and con.execute(
+                    f"select any_value(snapshot_id) from serving.{PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE}"
+                ).fetchone()[0]
+            )
             if previous is None:  # start from an empty file instead
                 con.execute("detach serving")
                 tmp.unlink()
@@ -277,6 +313,8 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
         # one transaction: the fingerprints describe exactly the rows copied
         con.execute("begin")
         fingerprints = table_fingerprints(con, "wh", tables)
+        # rows appended by patches since each sorted table's last whole sort, for the snapshot copied
+        appended = dict(_appended_state(paths).get(previous_id, {})) if previous_id else {}
         kept = set(published_tables(con, "serving")) if incremental else set()
         for gone in sorted(kept - set(tables)) + ([PUBLISH_INFO_TABLE] if incremental else []):
             con.execute(f"drop table if exists {PUBLISHED_SCHEMA}.{_quote(gone)}")
@@ -291,10 +329,16 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
                 before is not None
                 and _fingerprint_shape(before) == _fingerprint_shape(fingerprints[table])
                 and PARTITION_COLUMN in {c for c, _ in columns[table]}
-                and table not in SERVING_ORDER  # kept sorted as a whole: copied whole
+                and (
+                    table not in SERVING_ORDER
+                    or table in appended  # appended rows known since the last whole sort
+                    and appended[table] <= RESORT_AFTER_APPENDED_SHARE * int(before.split("/", 1)[0])
+                )
             ):
                 changed = _changed_partitions(con, table, columns[table])
-                _replace_partitions(con, table, changed)
+                inserted = _replace_partitions(con, table, changed)
+                if table in SERVING_ORDER:
+                    appended[table] += inserted
                 patched[table] = len(changed)
                 counts[table] = int(fingerprints[table].split("/", 1)[0])
                 continue
@@ -304,6 +348,8 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
             con.execute(f"create table {q} as select * from wh.{q}{order}")
             counts[table] = con.execute(f"select count(*) from {q}").fetchone()[0]
             copied.append(table)
+            if table in SERVING_ORDER:
+                appended[table] = 0
         con.execute(
             f"create table {PUBLISHED_SCHEMA}.{PUBLISH_INFO_TABLE} (snapshot_id varchar, run_id varchar, "
             "published_at timestamp, table_name varchar, row_count bigint, content_fingerprint varchar)"
@@ -328,6 +374,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
     if Path(f"{tmp}.wal").exists():  # closing checkpoints; a WAL here would be replayed by readers
         raise PublishError(f"{tmp}.wal left after close: not publishing a file that needs WAL replay")
     _fsync(tmp)
+    _record_appended(paths, snapshot_id, {t: n for t, n in appended.items() if t in counts})
     return Snapshot(snapshot_id, tmp, counts, tuple(copied), incremental, patched)
 
 

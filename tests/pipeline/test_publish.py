@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import duckdb
@@ -145,8 +146,9 @@ drop table marts.agg_stress_team;
 
 
 STINTS = """
-create table marts.fct_queue_stints as select * from (values ('b', timestamp '2024-01-01 10:00'),
-  ('a', timestamp '2024-01-01 09:00'), ('a', timestamp '2024-01-01 11:00')) t(outcome, interval_start_local)
+create table marts.fct_queue_stints as select *, interval_start_local::date as report_date from (values
+  ('b', timestamp '2024-01-01 10:00'), ('a', timestamp '2024-01-01 09:00'), ('a', timestamp '2024-01-01 11:00'))
+  t(outcome, interval_start_local)
 """
 
 
@@ -156,15 +158,29 @@ def test_incremental_publish_equals_a_full_publish_and_copies_only_changed_table
     assert not first.incremental and "fct_contacts" in first.copied
     execute(
         instance.warehouse,
-        NEW_DAY + "insert into marts.fct_queue_stints values ('c', timestamp '2024-01-02 08:00');",
+        NEW_DAY
+        + "insert into marts.fct_queue_stints values ('c', timestamp '2024-01-02 08:00', date '2024-01-02'),"
+        " ('a', timestamp '2024-01-02 09:00', date '2024-01-02');",
     )
     now = __import__("datetime").datetime(2030, 1, 2, 3, 4, 5)
     incremental = publish.publish(instance, "run2", now=now)
     assert incremental.incremental
     # dated marts get only their changed report dates replaced, including rows rewritten in place with
-    # the same row count; a new mart and a changed sorted table are copied whole; the rest is kept
-    assert incremental.patched == {"fct_contacts": 1, "agg_center_daily": 1, "agg_queue_daily": 4}
-    assert set(incremental.copied) == {"agg_new", "fct_queue_stints"}
+    # the same row count (a sorted table too: its new date's rows are appended in its order); a new
+    # mart is copied whole; the rest is kept
+    assert incremental.patched == {
+        "fct_contacts": 1,
+        "agg_center_daily": 1,
+        "agg_queue_daily": 4,
+        "fct_queue_stints": 1,
+    }
+    assert set(incremental.copied) == {"agg_new"}
+    con = _serving(instance)
+    appended = con.execute(
+        "select outcome from marts.fct_queue_stints where report_date = '2024-01-02'"
+    ).fetchall()
+    con.close()
+    assert appended == [("a",), ("c",)]  # the patch keeps the serving order within what it adds
     con = _serving(instance)
     n_before = con.execute(
         "select row_count from marts.publish_info where table_name = 'agg_queue_daily'"
@@ -230,3 +246,29 @@ def test_rollback_then_publish_starts_from_the_restored_snapshot(instance):
     finally:
         con.close()
         wh.close()
+
+
+def test_a_sorted_table_is_patched_until_its_appended_tail_passes_a_tenth_then_sorted_whole(instance):
+    execute(instance.warehouse, STINTS)
+    assert "fct_queue_stints" in publish.publish(instance, "run1").copied  # sorted whole
+    execute(
+        instance.warehouse,
+        "insert into marts.fct_queue_stints values ('a', timestamp '2024-01-02 09:00', date '2024-01-02')",
+    )
+    second = publish.publish(instance, "run2")
+    assert second.patched == {"fct_queue_stints": 1}  # 0 appended rows known: patched (1 row appended)
+    execute(
+        instance.warehouse,
+        "insert into marts.fct_queue_stints values ('a', timestamp '2024-01-03 09:00', date '2024-01-03')",
+    )
+    third = publish.publish(instance, "run3")
+    assert "fct_queue_stints" in third.copied  # 1 appended of 4 rows > 10 %: sorted whole again
+    con = _serving(instance)
+    try:
+        rows = con.execute("select outcome, interval_start_local from marts.fct_queue_stints").fetchall()
+        assert rows == sorted(rows, key=lambda r: (r[0], -r[1].timestamp()))
+        state = json.loads((instance.serving_dir / publish.APPENDED_STATE_FILE).read_text())
+        assert state[third.snapshot_id] == {"fct_queue_stints": 0}
+        assert state[second.snapshot_id] == {"fct_queue_stints": 1}  # kept while its snapshot is kept
+    finally:
+        con.close()
