@@ -16,6 +16,17 @@ from callcenter.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "CALLCENTER_DATA_DIR"
 HMAC_KEY_ENV = "CALLCENTER_HMAC_KEY"
+# DuckDB's memory_limit for the pipeline's own connections (ingest, dbt, checks, publish). Beyond
+# it DuckDB spills to disk; without it DuckDB takes up to 80 % of RAM per process, beside Superset
+# and Dagster. dbt reads the same variable in dbt/profiles.yml (default kept equal there).
+DUCKDB_MEMORY_LIMIT_ENV = "CALLCENTER_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(DUCKDB_MEMORY_LIMIT_ENV) or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
 HMAC_KEY_FILE_ENV = "CALLCENTER_HMAC_KEY_FILE"
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from callcenter.config import Paths
+from callcenter.config import Paths, duckdb_memory_limit
 from callcenter.errors import UserError
 
 PUBLISHED_SCHEMA = "marts"
@@ -284,6 +284,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
     patched: dict[str, int] = {}
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")  # a build log, not a terminal
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")  # the sorted copy spills beyond it
     try:
         previous = previous_id = None
         if incremental:

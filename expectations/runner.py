@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
+from callcenter.config import duckdb_memory_limit
+
 if TYPE_CHECKING:  # pandas is imported only where GX needs a DataFrame (~2 CPU s without bytecode)
     import pandas as pd
     import pyarrow as pa
@@ -886,6 +888,7 @@ def run_suites(
     ]
     con = duckdb.connect(str(warehouse), read_only=True)
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     try:
         mart_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "marts"]
         window_start = marts_window_start(con, config, since, mart_suites) if mart_suites else None

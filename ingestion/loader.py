@@ -9,7 +9,6 @@ transaction is rolled back, so the warehouse is exactly as before.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +18,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from callcenter.config import duckdb_memory_limit
 from ingestion.errors import IngestError
 from ingestion.manifest import Manifest
 from ingestion.pseudonymise import Pseudonymiser
 from ingestion.schema import NATURAL_KEYS, RAW_TABLES, create_raw_tables
 from ingestion.util import sha256_file, utc_now
 
-MEMORY_LIMIT_ENV = "CALLCENTER_INGEST_MEMORY_LIMIT"
 FORMATS = ["auto", "canonical", "asterisk-queue-log", "asterisk-cdr", "amazon-connect-ctr", "mapped"]
 
 # Landing folders (docs/data-contracts.md) in load order.
@@ -564,7 +563,7 @@ def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("set TimeZone = 'UTC'")  # naive timestamps mean UTC everywhere in raw
     con.execute("set enable_progress_bar = false")  # our own progress bar, on stderr, when asked
     # Bounded memory on big files: DuckDB spills to <warehouse>.tmp beyond this.
-    con.execute(f"set memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV, '4GB')}'")
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     create_raw_tables(con)
     return con
 
