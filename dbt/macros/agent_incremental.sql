@@ -150,3 +150,324 @@
             and changed.start_ts < d.day_end_utc
             and changed.end_ts > d.day_start_utc
 {%- endmacro %}
+
+
+-- The agent chain's build log. The models below the timeline must rebuild the dates the timeline
+-- (or another model of the chain) rebuilt, and the upstream table cannot say which those were: its
+-- loaded_at is the source row's, and a roster move or a deleted state changes dates without a newer
+-- row. So each incremental model of the chain logs, before it runs, the dates it is about to
+-- rebuild ('date' rows, with an 'incremental' row saying it runs incrementally), and after it
+-- succeeded a 'built' row (or 'full' when it rebuilt everything), in the same transaction as its
+-- insert. A model downstream rebuilds the dates its upstreams logged after its own last 'built' /
+-- 'full' row, and everything when an upstream logged 'full' since then. The log lives beside the
+-- models, so the tables themselves stay exactly what a --full-refresh gives. Dates logged by a run
+-- that then failed only make a downstream model rebuild more than needed, never less.
+
+{#- The log table: (model_name, invocation_id, entry, report_date, logged_at). -#}
+{% macro agent_build_log() -%}
+    {{ return(this.incorporate(path={
+        'schema': generate_schema_name('intermediate', none) | trim,
+        'identifier': 'agent_chain_build_log'
+    })) }}
+{%- endmacro %}
+
+
+{% macro ensure_agent_build_log() -%}
+    {%- do run_query(
+        'create table if not exists ' ~ agent_build_log() ~ ' (model_name ' ~ dbt.type_string()
+        ~ ', invocation_id ' ~ dbt.type_string() ~ ', entry ' ~ dbt.type_string()
+        ~ ', report_date date, logged_at ' ~ dbt.type_timestamp() ~ ')'
+    ) -%}
+{%- endmacro %}
+
+
+{#- A log row of this model and invocation (SQL text; `report_date` is SQL too). -#}
+{% macro agent_build_log_row(entry, report_date='null') -%}
+    select
+        '{{ this.name }}' as model_name,
+        '{{ invocation_id }}' as invocation_id,
+        '{{ entry }}' as entry,
+        cast({{ report_date }} as date) as report_date,
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as logged_at
+{%- endmacro %}
+
+
+{#- Whether this model runs incrementally: {{ this }} has the loaded_at watermark and, for a model
+    with `upstreams` in the chain, has logged a build that no upstream 'full' build has superseded
+    (otherwise it rebuilds every key once: an instance built before the log existed upgrades
+    itself). When true, logs that it runs incrementally (see record_agent_build). -#}
+{% macro agent_chain_is_incremental(upstreams=[]) -%}
+    {%- if not is_incremental_with(['loaded_at']) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- do ensure_agent_build_log() -%}
+    {%- if upstreams -%}
+        {%- set check -%}
+            with last_build as (
+                select max(logged_at) as logged_at from {{ agent_build_log() }}
+                where model_name = '{{ this.name }}' and entry in ('built', 'full')
+            )
+
+            select
+                (select lb.logged_at from last_build as lb) is not null
+                and not exists (
+                    select 1 from {{ agent_build_log() }} as l
+                    where
+                        l.model_name in ('{{ upstreams | join("', '") }}')
+                        and l.entry = 'full'
+                        and l.logged_at > (select lb.logged_at from last_build as lb)
+                ) as incremental
+        {%- endset -%}
+        {%- if not run_query(check).columns[0].values()[0] -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- do run_query('insert into ' ~ agent_build_log() ~ ' ' ~ agent_build_log_row('incremental')) -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+
+{#- A query of report_date: the dates `upstream` logged after this model's last build. -#}
+{% macro upstream_rebuilt_dates(upstream) -%}
+    select l.report_date
+    from {{ agent_build_log() }} as l
+    where
+        l.model_name = '{{ upstream }}'
+        and l.entry = 'date'
+        and l.logged_at > (
+            select max(mine.logged_at) from {{ agent_build_log() }} as mine
+            where mine.model_name = '{{ this.name }}' and mine.entry in ('built', 'full')
+        )
+{%- endmacro %}
+
+
+{#- Runs `dates_sql` (a query of report_date over the CTEs `ctes`) now, logs its dates as this
+    model's, and returns a query of them for the model to filter on: the dates are computed once,
+    and downstream models see exactly the dates this run rebuilds. Call it only when incremental. -#}
+{% macro log_rebuilt_dates(ctes, dates_sql) -%}
+    {%- if execute -%}
+        {%- do run_query(
+            'insert into ' ~ agent_build_log() ~ ' select model_name, invocation_id, entry, report_date, logged_at from ('
+            ~ agent_build_log_row('date', 'd.report_date') ~ ' from (with ' ~ ctes ~ ' select distinct report_date from ('
+            ~ dates_sql ~ ') as u where report_date is not null) as d) as logged'
+        ) -%}
+    {%- endif -%}
+    select l.report_date
+    from {{ agent_build_log() }} as l
+    where
+        l.model_name = '{{ this.name }}'
+        and l.invocation_id = '{{ invocation_id }}'
+        and l.entry = 'date'
+{%- endmacro %}
+
+
+{#- Post-hook of the chain's incremental models (inside the model's transaction): 'built' when this
+    invocation logged that the model ran incrementally, else 'full' (first build, --full-refresh, or
+    an upgrade), which makes every model downstream rebuild everything once. -#}
+{% macro record_agent_build() -%}
+    {%- if execute -%}
+        {%- do ensure_agent_build_log() -%}
+    {%- endif -%}
+    insert into {{ agent_build_log() }}
+    select model_name, invocation_id, entry, report_date, logged_at from (
+        {{ agent_build_log_row('built') }}
+    ) as built
+    where exists (
+        select 1 from {{ agent_build_log() }} as l
+        where l.model_name = '{{ this.name }}' and l.invocation_id = '{{ invocation_id }}' and l.entry = 'incremental'
+    )
+    union all
+    select model_name, invocation_id, entry, report_date, logged_at from (
+        {{ agent_build_log_row('full') }}
+    ) as rebuilt
+    where not exists (
+        select 1 from {{ agent_build_log() }} as l
+        where l.model_name = '{{ this.name }}' and l.invocation_id = '{{ invocation_id }}' and l.entry = 'incremental'
+    )
+{%- endmacro %}
+
+
+{#- A query of report_date: the scheduled days int_schedules_compared_to_actuals must rebuild.
+    Those of schedule rows loaded since {{ this }}'s newest loaded_at; those whose rows loaded up to
+    it are now fewer than the table counted (deleted: a re-export replacing rows, a rollback); and
+    those with a schedule row overlapping a local day, of any site, that the timeline rebuilt since
+    this model's last build: every state that changed since, either version, lies within such a
+    day, and only schedule rows overlapping a state pair with it. -#}
+{% macro schedule_dates_to_rebuild(activities, days) -%}
+    {%- set watermark -%}
+        (
+            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ this }} as prev
+        )
+    {%- endset -%}
+    select a.schedule_date as report_date
+    from {{ activities }} as a
+    where a.loaded_at > {{ watermark }}
+    union
+    select t.schedule_date as report_date
+    from {{ this }} as t
+    left join (
+        select
+            a.agent_id,
+            a.schedule_date,
+            count(*) as activity_rows
+        from {{ activities }} as a
+        where a.loaded_at <= {{ watermark }}
+        group by a.agent_id, a.schedule_date
+    ) as kept
+        on t.agent_id = kept.agent_id and t.schedule_date = kept.schedule_date
+    where coalesce(kept.activity_rows, 0) <> t.activity_rows
+    union
+    select a.schedule_date as report_date
+    from {{ activities }} as a
+    inner join (
+        select
+            d.day_start_utc,
+            d.day_end_utc
+        from {{ days }} as d
+        where d.local_date in ({{ upstream_rebuilt_dates('int_agent_states_timeline') }})
+    ) as rebuilt
+        on a.start_ts < rebuilt.day_end_utc and a.end_ts > rebuilt.day_start_utc
+{%- endmacro %}
+
+
+{#- The newest schedule load behind {{ this }} (its loaded_at watermark), as a scalar subquery. -#}
+{% macro agent_schedule_watermark() -%}
+    (
+        select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }} as prev
+    )
+{%- endmacro %}
+
+
+{#- True when no schedule row that int_agent_intervals_staffed ({{ this }}) was built from has been
+    deleted: its (schedule row, interval) pieces add up to the pieces of the rows loaded up to its
+    watermark. A row from s to e touches the grid intervals from floor(s) while they start before e:
+    ceil((e - floor(s)) / interval) of them (the spine covers every row, in every time zone). One
+    cheap query at execution. -#}
+{% macro staffed_schedule_rows_only_appended(activities_sql) -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set check -%}
+        select
+            (select coalesce(sum(t.schedule_rows), 0) from {{ this }} as t)
+            = (
+                select coalesce(sum(
+                    greatest(0, ceil({{ seconds_between(interval_floor('a.start_ts'), 'a.end_ts') }}
+                    / {{ var('interval_minutes') * 60 }}))
+                ), 0)
+                from ({{ activities_sql }}) as a
+                where a.loaded_at <= {{ agent_schedule_watermark() }}
+            ) as only_appended
+    {%- endset -%}
+    {{ return(run_query(check).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
+{#- A query of interval_start_utc: the intervals int_agent_intervals_staffed must rebuild (for every
+    agent). Those of the local days, any site, the timeline rebuilt since this model's last build;
+    those schedule rows loaded since its watermark touch; every interval of an agent the roster moved
+    (`moved_agents`, agent_states_moved_agents), in the table and in its schedule rows; and, when
+    schedule rows were deleted (not `only_appended`), the intervals whose count of schedule pieces
+    per agent differs from the table's. -#}
+{% macro staffed_intervals_to_rebuild(activities, spine, only_appended) -%}
+    select sp.interval_start_utc
+    from {{ spine }} as sp
+    where sp.report_date in ({{ upstream_rebuilt_dates('int_agent_states_timeline') }})
+    union
+    select t.interval_start_utc
+    from {{ this }} as t
+    where t.agent_id in (select m.agent_id from moved_agents as m)
+    union
+    select
+        {{ timestamp_series(interval_floor('a.start_ts'), interval_floor('a.end_ts'), var('interval_minutes')) }}
+            as interval_start_utc
+    from {{ activities }} as a
+    where
+        a.loaded_at > {{ agent_schedule_watermark() }}
+        or a.agent_id in (select m.agent_id from moved_agents as m)
+    {%- if not only_appended %}
+        union
+        select coalesce(t.interval_start_utc, k.interval_start_utc) as interval_start_utc
+        from (
+            select
+                agent_id,
+                interval_start_utc,
+                sum(schedule_rows) as pieces
+            from {{ this }}
+            group by agent_id, interval_start_utc
+        ) as t
+        full outer join (
+            select
+                p.agent_id,
+                p.interval_start_utc,
+                count(*) as pieces
+            from (
+                select
+                    a.agent_id,
+                    a.start_ts,
+                    a.end_ts,
+                    {{ timestamp_series(interval_floor('a.start_ts'), interval_floor('a.end_ts'), var('interval_minutes')) }}
+                        as interval_start_utc
+                from {{ activities }} as a
+                where a.loaded_at <= {{ agent_schedule_watermark() }}
+            ) as p
+            where
+                p.start_ts < {{ dbt.dateadd('minute', var('interval_minutes'), 'p.interval_start_utc') }}
+                and p.end_ts > p.interval_start_utc
+            group by p.agent_id, p.interval_start_utc
+        ) as k
+            on t.agent_id = k.agent_id and t.interval_start_utc = k.interval_start_utc
+        where coalesce(t.pieces, 0) <> coalesce(k.pieces, 0)
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- A query of report_date: the dates agg_agent_daily must rebuild. Those of agent legs loaded since
+    {{ this }}'s newest loaded_at; those the timeline and schedule-vs-actual logged since this model's
+    last build; and, for an agent with a roster export loaded since the watermark, the agent's dates
+    from that export's as_of_date on (its team history can only change from there: versions before
+    it keep their attributes and bounds), or all of them when it has no earlier export (the first
+    version is valid from 1900-01-01, so its attributes are the agent's on every earlier date). -#}
+{% macro agent_daily_dates_to_rebuild(legs, roster_exports) -%}
+    {%- set watermark -%}
+        (
+            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ this }} as prev
+        )
+    {%- endset -%}
+    select l.report_date
+    from {{ legs }} as l
+    where l.loaded_at > {{ watermark }}
+    union
+    {{ upstream_rebuilt_dates('int_agent_states_timeline') }}
+    union
+    {{ upstream_rebuilt_dates('int_schedules_compared_to_actuals') }}
+    union
+    select t.report_date
+    from {{ this }} as t
+    inner join (
+        select
+            n.agent_id,
+            min(n.as_of_date) as exported_from
+        from {{ roster_exports }} as n
+        where n.loaded_at > {{ watermark }}
+        group by n.agent_id
+    ) as fresh
+        on t.agent_id = fresh.agent_id
+    inner join (
+        select
+            r.agent_id,
+            min(r.as_of_date) as first_export_date
+        from {{ roster_exports }} as r
+        group by r.agent_id
+    ) as firsts
+        on t.agent_id = firsts.agent_id
+    where
+        t.report_date >= fresh.exported_from
+        or fresh.exported_from <= firsts.first_export_date
+{%- endmacro %}

@@ -4,15 +4,32 @@
 -- that of its end) and equi-joined to the spine on (time_zone, interval_start_utc); joining the
 -- spine on the overlap alone compared every span with every interval of its zone. Spine intervals
 -- lie on the UTC interval grid (see interval_floor and DECISIONLOG).
+-- Incremental (delete+insert by interval_start_utc, every agent and site of an interval together):
+-- a run rebuilds the intervals of the local days (any site) the state timeline rebuilt since this
+-- model's last build, of schedule rows loaded since its newest loaded_at or deleted since, and every
+-- interval of an agent the roster moved to another site or time zone (schedule rows are placed by
+-- the agent's current site, as the timeline places states).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='interval_start_utc',
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ record_agent_build() }}"]
+    )
+}}
+
+{% set activities_sql %}
+    select * from {{ ref('stg_workforce__schedule_activities') }}
+    where activity in ('work', 'break', 'lunch', 'training', 'meeting', 'leave')
+{% endset %}
+
+{%- set incremental = agent_chain_is_incremental(['int_agent_states_timeline']) -%}
+
 with
 
-timeline as (
-    select * from {{ ref('int_agent_states_timeline') }}
-    where state = 'logged_in'
-),
-
-activities as (
-    select * from {{ ref('stg_workforce__schedule_activities') }}
+all_activities as (
+    {{ activities_sql }}
 ),
 
 agents as (
@@ -24,9 +41,58 @@ sites as (
     select * from {{ ref('int_sites_configured') }}
 ),
 
-spine as (
+all_spine as (
     select * from {{ ref('int_intervals_generated') }}
 ),
+
+{% if incremental %}
+    moved_agents as (
+        {{ agent_states_moved_agents() }}
+    ),
+
+    intervals_to_rebuild as (
+        {{ staffed_intervals_to_rebuild(
+            'all_activities', 'all_spine', staffed_schedule_rows_only_appended(activities_sql)
+        ) }}
+    ),
+
+    spine as (
+        select * from all_spine
+        where interval_start_utc in (select i.interval_start_utc from intervals_to_rebuild as i)
+    ),
+
+    -- the timeline's pieces on the local days holding a rebuilt interval (a piece lies in one day)
+    timeline as (
+        select * from {{ ref('int_agent_states_timeline') }}
+        where
+            state = 'logged_in'
+            and report_date in (select distinct sp.report_date from spine as sp)
+    ),
+
+    activities as (
+        select a.* from all_activities as a
+        cross join (
+            select
+                min(sp.interval_start_utc) as from_ts,
+                max(sp.interval_end_utc) as to_ts
+            from spine as sp
+        ) as r
+        where a.end_ts > r.from_ts and a.start_ts < r.to_ts
+    ),
+{% else %}
+    spine as (
+        select * from all_spine
+    ),
+
+    timeline as (
+        select * from {{ ref('int_agent_states_timeline') }}
+        where state = 'logged_in'
+    ),
+
+    activities as (
+        select * from all_activities
+    ),
+{% endif %}
 
 logged_in as (
     select
@@ -39,7 +105,9 @@ logged_in as (
             'case when t.piece_end_ts < sp.interval_end_utc then t.piece_end_ts else sp.interval_end_utc end'
         ) }}) as logged_in_s,
         0 as scheduled_paid_s,
-        0 as scheduled_shrink_s
+        0 as scheduled_shrink_s,
+        cast(null as {{ dbt.type_timestamp() }}) as loaded_at,
+        0 as schedule_rows
     from (
         select
             *,
@@ -63,6 +131,7 @@ located_activities as (
         a.activity,
         a.start_ts,
         a.end_ts,
+        a.loaded_at,
         coalesce(ag.site_code, '{{ var("default_site_code") }}') as site_code,
         coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
     from activities as a
@@ -70,7 +139,6 @@ located_activities as (
         on a.agent_id = ag.agent_id
     left join sites as s
         on coalesce(ag.site_code, '{{ var("default_site_code") }}') = s.site_code
-    where a.activity in ('work', 'break', 'lunch', 'training', 'meeting', 'leave')
 ),
 
 scheduled as (
@@ -87,7 +155,9 @@ scheduled as (
         sum(case when a.activity <> 'work' then {{ seconds_between(
             'case when a.start_ts > sp.interval_start_utc then a.start_ts else sp.interval_start_utc end',
             'case when a.end_ts < sp.interval_end_utc then a.end_ts else sp.interval_end_utc end'
-        ) }} else 0 end) as scheduled_shrink_s
+        ) }} else 0 end) as scheduled_shrink_s,
+        max(a.loaded_at) as loaded_at,
+        count(*) as schedule_rows
     from (
         select
             *,
@@ -113,7 +183,11 @@ final as (
         interval_start_utc,
         sum(logged_in_s) as logged_in_s,
         sum(scheduled_paid_s) as scheduled_paid_s,
-        sum(scheduled_shrink_s) as scheduled_shrink_s
+        sum(scheduled_shrink_s) as scheduled_shrink_s,
+        -- newest schedule load behind the row (the watermark of the incremental rebuild) and the
+        -- number of (schedule row, interval) pieces, which reveals schedule rows deleted since
+        max(loaded_at) as loaded_at,
+        sum(schedule_rows) as schedule_rows
     from (
         select * from logged_in
         union all

@@ -2,13 +2,15 @@
 -- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
 -- Incremental: a run rebuilds the report dates of the episodes that changed since the last run
 -- (macros/agent_incremental.sql): those of newly loaded and open states and of agents whose site
--- changed when raw only grew, else those of every episode that differs from the table's.
+-- changed when raw only grew, else those of every episode that differs from the table's. The dates
+-- are computed before the run and logged (agent_chain_build_log) for the models downstream.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='report_date',
-        on_schema_change='sync_all_columns'
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ record_agent_build() }}"]
     )
 }}
 
@@ -55,23 +57,23 @@ episodes as (
 )
 {% endset %}
 
-{%- set incremental = is_incremental_with(['loaded_at']) -%}
+{%- set incremental = agent_chain_is_incremental() -%}
 
+{% if incremental %}
+    {%- set only_appended = agent_states_only_appended(base_ctes, 'episodes', 'all_days') -%}
+    -- dates to rebuild: {{ 'appended states, open episodes, moved agents' if only_appended else 'compared every episode' }}
+{% endif %}
 with
 
 {{ base_ctes }},
 
 {% if incremental %}
-    moved_agents as (
-        {{ agent_states_moved_agents() }}
-    ),
-
     dates_to_rebuild as (
-        {% if agent_states_only_appended(base_ctes, 'episodes', 'all_days') %}
-            {{ agent_state_appended_dates('episodes', 'all_days') }}
-        {% else %}
-            {{ agent_state_dates_to_rebuild('episodes', 'all_days') }}
-        {% endif %}
+        {{ log_rebuilt_dates(
+            base_ctes ~ ', moved_agents as (' ~ agent_states_moved_agents() ~ ')',
+            agent_state_appended_dates('episodes', 'all_days') if only_appended
+            else agent_state_dates_to_rebuild('episodes', 'all_days')
+        ) }}
     ),
 {% endif %}
 

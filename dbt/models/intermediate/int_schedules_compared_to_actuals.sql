@@ -7,15 +7,74 @@
 -- and a pair of overlapping rows is kept under the date its overlap starts on, so each pair is
 -- counted once. (Matching on agent alone compared each schedule row with the agent's whole
 -- state history, which grew with every day loaded.)
-with
+-- Incremental (delete+insert by schedule_date): a run rebuilds the scheduled days of schedule rows
+-- loaded since the table's newest loaded_at, those that lost schedule rows (a re-export replacing
+-- rows, a rollback; activity_rows counts them), and those with a schedule row overlapping a local day
+-- (of any site) the state timeline rebuilt: every state that changed, old or new version, lies in
+-- such a day (the timeline uses the same states and data end), and only overlapping pairs count.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='schedule_date',
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ record_agent_build() }}"]
+    )
+}}
 
-activities as (
+-- reads the dates the timeline logged, so it must run after it:
+-- depends_on: {{ ref('int_agent_states_timeline') }}
+
+{% set base_ctes %}
+all_activities as (
     select * from {{ ref('stg_workforce__schedule_activities') }}
 ),
 
-states as (
+all_states as (
     select * from {{ ref('stg_workforce__agent_states') }}
 ),
+
+days as (
+    select * from {{ ref('int_local_days_bounded') }}
+)
+{% endset %}
+
+{%- set incremental = agent_chain_is_incremental(['int_agent_states_timeline']) -%}
+
+with
+
+{{ base_ctes }},
+
+{% if incremental %}
+    dates_to_rebuild as (
+        {{ log_rebuilt_dates(base_ctes, schedule_dates_to_rebuild('all_activities', 'days')) }}
+    ),
+
+    activities as (
+        select * from all_activities
+        where schedule_date in (select dr.report_date from dates_to_rebuild as dr)
+    ),
+
+    -- states that can overlap a rebuilt day's schedule rows (the data end still comes from all)
+    states as (
+        select s.* from all_states as s
+        cross join (
+            select
+                min(a.start_ts) as from_ts,
+                max(a.end_ts) as to_ts
+            from activities as a
+        ) as r
+        where (s.end_ts is null or s.end_ts >= r.from_ts) and s.start_ts <= r.to_ts
+    ),
+{% else %}
+    activities as (
+        select * from all_activities
+    ),
+
+    states as (
+        select * from all_states
+    ),
+{% endif %}
 
 states_closed as (
     select
@@ -25,7 +84,7 @@ states_closed as (
         s.start_ts,
         coalesce(s.end_ts, d.data_end_ts) as end_ts
     from states as s
-    cross join (select max(coalesce(end_ts, start_ts)) as data_end_ts from states) as d
+    cross join (select max(coalesce(end_ts, start_ts)) as data_end_ts from all_states) as d
 ),
 
 states_by_day as (
@@ -128,7 +187,11 @@ scheduled_days as (
             else 0
         end) as scheduled_inner_s,
         sum(case when activity = 'leave' then {{ seconds_between('start_ts', 'end_ts') }} else 0 end)
-            as scheduled_leave_s
+            as scheduled_leave_s,
+        -- newest schedule load behind the row (the watermark of the incremental rebuild) and the
+        -- number of schedule rows, which reveals rows deleted since
+        max(loaded_at) as loaded_at,
+        count(*) as activity_rows
     from activities
     group by agent_id, schedule_date
 ),
@@ -161,7 +224,9 @@ final as (
             ss.first_login_ts <= {{ dbt.dateadd('second', var('absent_after_late_s'), 'd.shift_start_ts') }}
             and ss.last_logout_ts < d.shift_end_ts,
             false
-        ) as is_early_logout
+        ) as is_early_logout,
+        d.loaded_at,
+        d.activity_rows
     from scheduled_days as d
     left join work_productive as wp
         on d.agent_id = wp.agent_id and d.schedule_date = wp.schedule_date

@@ -3,19 +3,72 @@
 -- Occupancy and utilization come from the state timeline alone so numerator and denominator
 -- share one clock: occupancy = (on_contact + acw) / (on_contact + acw + available),
 -- utilization = (on_contact + acw) / logged_in.
-with
+-- Incremental (delete+insert by report_date): a run rebuilds the dates of agent legs loaded since
+-- the table's newest loaded_at, the dates the timeline and schedule-vs-actual rebuilt since its last
+-- build (agent_chain_build_log), and the dates a new roster export can change for its agents
+-- (macros/agent_incremental.sql); the dates are logged for models downstream.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_date',
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ record_agent_build() }}"]
+    )
+}}
 
-legs as (
+{% set base_ctes %}
+all_legs as (
     select * from {{ ref('fct_agent_segments') }}
 ),
 
-timeline as (
-    select * from {{ ref('int_agent_states_timeline') }}
-),
-
-schedule_days as (
+all_schedule_days as (
     select * from {{ ref('int_schedules_compared_to_actuals') }}
 ),
+
+roster_exports as (
+    select * from {{ ref('stg_workforce__roster_exports') }}
+)
+{% endset %}
+
+{%- set incremental = agent_chain_is_incremental(['int_agent_states_timeline', 'int_schedules_compared_to_actuals']) -%}
+
+with
+
+{{ base_ctes }},
+
+{% if incremental %}
+    dates_to_rebuild as (
+        {{ log_rebuilt_dates(base_ctes, agent_daily_dates_to_rebuild('all_legs', 'roster_exports')) }}
+    ),
+
+    legs as (
+        select * from all_legs
+        where report_date in (select dr.report_date from dates_to_rebuild as dr)
+    ),
+
+    timeline as (
+        select * from {{ ref('int_agent_states_timeline') }}
+        where report_date in (select dr.report_date from dates_to_rebuild as dr)
+    ),
+
+    schedule_days as (
+        select * from all_schedule_days
+        where schedule_date in (select dr.report_date from dates_to_rebuild as dr)
+    ),
+{% else %}
+    legs as (
+        select * from all_legs
+    ),
+
+    timeline as (
+        select * from {{ ref('int_agent_states_timeline') }}
+    ),
+
+    schedule_days as (
+        select * from all_schedule_days
+    ),
+{% endif %}
 
 agents as (
     select * from {{ ref('int_agents_historized') }}
@@ -31,7 +84,8 @@ leg_totals as (
         sum(acw_s) as acw_s,
         sum(case when acw_missing then 1 else 0 end) as acw_missing,
         sum(handle_s) as handle_s,
-        sum(case when complaint then 1 else 0 end) as complaints
+        sum(case when complaint then 1 else 0 end) as complaints,
+        max(loaded_at) as loaded_at
     from legs
     group by agent_id, report_date
 ),
@@ -61,7 +115,8 @@ state_totals as (
                 when state = 'not_ready' and is_episode_start and episode_s > {{ var('long_not_ready_s') }} then 1
                 else 0
             end
-        ) as long_not_ready_count
+        ) as long_not_ready_count,
+        max(loaded_at) as loaded_at
     from timeline
     group by agent_id, report_date
 ),
@@ -109,7 +164,9 @@ joined as (
         coalesce(sd.adherent_s, 0) as adherent_s,
         coalesce(sd.is_late_login, false) as late_login,
         coalesce(sd.is_early_logout, false) as early_logout,
-        coalesce(sd.is_absent, false) as absent
+        coalesce(sd.is_absent, false) as absent,
+        -- greatest skips nulls (DuckDB and Spark)
+        greatest(l.loaded_at, s.loaded_at, sd.loaded_at) as loaded_at
     from agent_days as d
     left join leg_totals as l
         on d.agent_id = l.agent_id and d.report_date = l.report_date
@@ -156,7 +213,9 @@ final as (
         j.early_logout,
         j.absent,
         j.long_not_ready_count,
-        j.complaints
+        j.complaints,
+        -- newest raw load behind the row: the watermark of the incremental rebuild
+        j.loaded_at
     from joined as j
     left join agents as a
         on
