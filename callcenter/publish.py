@@ -52,8 +52,13 @@ DEFAULT_KEEP = 5
 # to skip anything in a "latest 100 abandoned contacts" top-N. 16,384 lets it read 1-2 of ~65.
 SERVING_ROW_GROUP_SIZE = 16_384
 # Physical order of published tables (their rows and columns are unchanged): outcome first so an
-# outcome filter reads one run of row groups, newest first so a top-N by time stops early.
-SERVING_ORDER = {"fct_queue_stints": "outcome, interval_start_local desc"}
+# outcome filter reads one run of row groups, newest first so a top-N by time stops early (the
+# dashboards' "latest abandoned contacts" reads fct_abandoned_stints, ~10x smaller: on the 10M-row
+# stints table the top-N still walked every row group's metadata, ~30 ms on a fresh connection).
+SERVING_ORDER = {
+    "fct_queue_stints": "outcome, interval_start_local desc",
+    "fct_abandoned_stints": "interval_start_local desc",
+}
 # A changed mart with this column is patched in the copied snapshot:
 # only the values whose rows differ are deleted and inserted again (a new day: the last few dates).
 PARTITION_COLUMN = "report_date"

@@ -92,6 +92,11 @@ select 'c' || queue_code || strftime(interval_start_local, '%Y%m%d%H%M') || '-' 
 from marts.agg_queue_interval, range(0, 40) r(k)
 where k < offered;
 
+create table marts.fct_abandoned_stints as
+select 'canonical' as source_system, contact_id, segment_seq, queue_code, site_code, report_date,
+    interval_start_local, wait_s, is_short_abandon, caller_key, now()::timestamp as loaded_at
+from marts.fct_queue_stints where outcome = 'abandoned' order by interval_start_local desc;
+
 create table marts.fct_contacts as
 select contact_id, 'voice' as channel, queue_code as first_queue_code, queue_code as last_queue_code, site_code,
     report_date, interval_start_local, caller_key, outcome, wait_s, 180.0 as talk_s, 20.0 as hold_s, 40.0 as acw_s,
@@ -180,6 +185,25 @@ select 'A' || lpad(a::varchar, 3, '0') as agent_id, '坐席' || a as agent_name,
     (day(d) + a) % 9 = 0 as late_login, (day(d) + a) % 11 = 0 as early_logout, (day(d) * a) % 13 = 0 as absent,
     ((day(d) + a) % 3)::bigint as long_not_ready_count, ((day(d) + a) % 10 = 0)::bigint as complaints
 from range(1, 7) t(a), range(date '2026-10-01', date '2026-10-15', interval 1 day) s(d);
+
+-- The agent-performance dashboard's marts, with the dbt definitions (agg_team_daily.sql,
+-- agg_agent_monthly.sql): sums of agg_agent_daily by team x site x day and by agent x month.
+create table marts.agg_team_daily as
+select report_date, team, site_code, count(*) as agent_days, sum(handled) as handled, sum(talk_s) as talk_s,
+    sum(handle_s) as handle_s, sum(occupancy_num) as occupancy_num, sum(occupancy_den) as occupancy_den,
+    sum(utilization_num) as utilization_num, sum(utilization_den) as utilization_den,
+    sum(adherence_num) as adherence_num, sum(adherence_den) as adherence_den,
+    sum(conformance_num) as conformance_num, sum(conformance_den) as conformance_den, sum(scheduled_s) as scheduled_s,
+    sum(late_login::int) as late_logins, sum(early_logout::int) as early_logouts, sum(absent::int) as absences,
+    sum(long_not_ready_count) as long_not_ready_count
+from marts.agg_agent_daily group by report_date, team, site_code;
+
+create table marts.agg_agent_monthly as
+select date_trunc('month', report_date)::date as month, agent_id, agent_name, team, site_code, count(*) as days,
+    sum(handled) as handled, sum(talk_s) as talk_s, sum(handle_s) as handle_s,
+    sum(late_login::int) as late_logins, sum(early_logout::int) as early_logouts, sum(absent::int) as absences,
+    sum(long_not_ready_count) as long_not_ready_count
+from marts.agg_agent_daily group by all;
 
 create table marts.agg_agent_monthly_scorecard as
 select date '2026-10-01' as month, agent_id, any_value(agent_name) as agent_name, any_value(team) as team,

@@ -132,3 +132,101 @@ def test_every_executive_overview_chart_follows_the_queue_site_and_date_filters(
     dashboard = yaml.safe_load((BUNDLE / "dashboards" / "executive_overview.yaml").read_text())
     for f in dashboard["metadata"]["native_filter_configuration"]:
         assert f["scope"] == {"rootPath": ["ROOT_ID"], "excluded": []}
+
+
+def chart_query(slug: str, key: str, extra_where: str = "") -> list[tuple]:
+    """The SQL the dashboard runs for one chart (bench/charts.py's replay), optionally filtered."""
+    from bench.charts import chart_sql
+
+    chart = yaml.safe_load((BUNDLE / "charts" / slug / f"{key}.yaml").read_text())
+    dataset = next(d for d in datasets() if d["uuid"] == chart["dataset_uuid"])
+    params = dict(chart["params"])
+    if extra_where:  # a native filter: Superset adds it to the WHERE clause
+        params["adhoc_filters"] = params["adhoc_filters"] + [
+            {"clause": "WHERE", "expressionType": "SQL", "sqlExpression": extra_where}
+        ]
+    return dataset["table_name"], chart_sql(params, dataset)
+
+
+AGENT_DAILY_EQUIVALENTS = {
+    # chart key -> the same numbers straight from agg_agent_daily (what the chart read before)
+    "agent_handled_total": "select sum(handled) from marts.agg_agent_daily {where}",
+    "agent_aht_total": "select sum(handle_s) / nullif(sum(handled), 0) from marts.agg_agent_daily {where}",
+    "agent_occupancy_total": "select sum(occupancy_num) / nullif(sum(occupancy_den), 0) from marts.agg_agent_daily {where}",
+    "agent_adherence_total": "select sum(adherence_num) / nullif(sum(adherence_den), 0) from marts.agg_agent_daily {where}",
+    "agent_occupancy": "select report_date, sum(occupancy_num) / nullif(sum(occupancy_den), 0) "
+    "from marts.agg_agent_daily {where} group by 1 order by 1",
+    "agent_adherence": "select report_date, sum(adherence_num) / nullif(sum(adherence_den), 0), "
+    "sum(conformance_num) / nullif(sum(conformance_den), 0) from marts.agg_agent_daily {where} group by 1 order by 1",
+    "agent_occupancy_by_team": "select team, sum(occupancy_num) / nullif(sum(occupancy_den), 0) "
+    "from marts.agg_agent_daily {where} group by 1",
+    "agent_aht_distribution": "select team, agent_name, sum(handle_s) / nullif(sum(handled), 0) "
+    "from marts.agg_agent_daily {where} group by 1, 2",
+    "agent_attendance": "select agent_name, team, sum(late_login::int), sum(early_logout::int), sum(absent::int), "
+    "sum(long_not_ready_count) from marts.agg_agent_daily {where} group by 1, 2 "
+    "having sum(late_login::int) + sum(early_logout::int) + sum(absent::int) + sum(long_not_ready_count) > 0",
+}
+
+
+def _normalised(result: list[tuple]) -> list[tuple]:
+    rounded = [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in result]
+    return sorted(rounded, key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+@pytest.mark.parametrize("where", ["", "team = 'team_a'", "site_code = 'lon'"], ids=["all", "team", "site"])
+@pytest.mark.parametrize("key", sorted(AGENT_DAILY_EQUIVALENTS))
+def test_agent_performance_charts_show_the_agent_daily_numbers(con, key, where):
+    """The team x day and agent x month marts give every agent-performance chart the numbers it
+    showed on agg_agent_daily, under the team and site filters too (the date filter: a whole
+    month for the agent x month charts, tested below)."""
+    table, sql = chart_query("agent_performance", key, where)
+    assert table in ("agg_team_daily", "agg_agent_monthly")
+    if where:
+        assert where in sql
+    got = _normalised([r[:3] if key == "agent_adherence" else r for r in rows(con, sql)])
+    expected = _normalised(
+        rows(con, AGENT_DAILY_EQUIVALENTS[key].format(where=f"where {where}" if where else ""))
+    )
+    if key == "agent_occupancy" or key == "agent_adherence":  # the chart's x axis is date_trunc('day', ...)
+        got = [(r[0].date() if hasattr(r[0], "date") else r[0], *r[1:]) for r in got]
+    assert got == expected and len(got) >= 1
+
+
+def test_agent_monthly_charts_follow_a_whole_month_date_filter(con):
+    """The fixture holds October 1-14: a date filter on October gives the same numbers from the
+    agent x month mart as from the agent x day rows; a range starting inside a month leaves it out
+    (documented: these two charts filter by whole months)."""
+    _, sql = chart_query("agent_performance", "agent_aht_distribution", "month >= date '2026-10-01'")
+    assert _normalised(rows(con, sql)) == _normalised(
+        rows(
+            con,
+            AGENT_DAILY_EQUIVALENTS["agent_aht_distribution"].format(
+                where="where report_date >= date '2026-10-01'"
+            ),
+        )
+    )
+    _, sql = chart_query("agent_performance", "agent_aht_distribution", "month >= date '2026-10-05'")
+    assert rows(con, sql) == []
+
+
+@pytest.mark.parametrize(
+    "where", ["", "queue_code = 'presales'", "interval_start_local = timestamp '2026-10-14 19:30'"]
+)
+def test_abandoned_contacts_drill_down_lists_the_stints_it_listed_before(con, where):
+    """Same 100 rows, same order, as the old query on fct_queue_stints, also when the queue filter
+    or a click on a missed interval (a filter on interval_start_local and queue_code) narrows it."""
+    table, sql = chart_query("service_level", "sl_abandoned_contacts", where)
+    assert table == "fct_abandoned_stints"
+    before = (
+        'select "interval_start_local", "queue_code", "contact_id", "caller_key", "wait_s", "is_short_abandon" '
+        "from marts.fct_queue_stints where outcome = 'abandoned'" + (f" and {where}" if where else "")
+    )
+    got = rows(con, sql)
+    expected = rows(con, before + " order by interval_start_local desc, contact_id limit 100")
+    # rows tied on interval_start_local come in any order, and the 100th row's interval may be cut
+    # anywhere: same times in the same order, same rows above the last interval shown
+    assert [r[0] for r in got] == [r[0] for r in expected] and len(got) >= 1
+    last = got[-1][0]
+    assert sorted(r for r in got if r[0] > last) == sorted(r for r in expected if r[0] > last)
+    if len(expected) < 100:
+        assert sorted(got) == sorted(expected)
