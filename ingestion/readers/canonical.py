@@ -7,6 +7,7 @@ quarantine reason), a distinct-caller map for pseudonymisation, then an anti-joi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,8 +158,6 @@ def _state_sql(source: str, keep: str, tz: str) -> str:
 
 def _duck_problem(e: duckdb.Error, path: str = "") -> tuple[str, int | None]:
     """DuckDB's CSV/Parquet error as (one-line problem, line); never echo the record (it may hold a number)."""
-    import re
-
     text = str(e)
     m = re.search(r"on Line: (\d+)", text)
     line = int(m.group(1)) if m else None
@@ -400,6 +399,14 @@ def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists {t}")
 
 
+def keeps_scan_order(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """Does the plan of `sql` pass the scan's rows through in order (scans and projections only)?
+    A join, aggregate, window or sort in it lets a multi-file read_csv's rows reach _canon out of
+    file order (an IN list planned as a mark join did), and a CSV row's line comes from that order."""
+    plan = "\n".join(str(r[-1]) for r in con.execute(f"explain {sql}").fetchall())
+    return re.search(r"join|aggregate|window|order|top_n|union|distinct", plan, re.IGNORECASE) is None
+
+
 def _csv_files_scattered(con: duckdb.DuckDBPyConnection) -> bool:
     """Does any CSV file's rows in _canon not occupy one unbroken run of rowids?"""
     return bool(
@@ -439,12 +446,16 @@ def read_batch(
     try:
         if csvs:
             _drop_csv_rejects(con)
-            con.execute(f"create or replace temp table _canon as {build_sql(csv_scan(csvs), keep, tz)}")
-            if _csv_files_scattered(con):
+            whole = build_sql(csv_scan(csvs), keep, tz)
+            in_one_scan = len(csvs) == 1 or keeps_scan_order(con, whole)
+            if in_one_scan:
+                con.execute(f"create or replace temp table _canon as {whole}")
+            if not in_one_scan or _csv_files_scattered(con):
                 # A CSV row's line is its rowid's offset within its file, which needs each file's
-                # rows contiguous and in order. One read_csv over many files mostly keeps them so,
-                # but not always (a file's last rows after other files' rows, in a 31-file batch):
-                # then scan the files one by one (a statement per file: dearer, hence not always).
+                # rows contiguous and in order. One read_csv over many files keeps them so when the
+                # plan only scans and projects (keeps_scan_order; a join once broke it, found in a
+                # 31-file batch); checked after the fact too. Otherwise scan the files one by one
+                # (a statement per file: about twice the CPU, hence only then).
                 _drop_csv_rejects(con)
                 con.execute(
                     f"create or replace temp table _canon as {build_sql(csv_scan(csvs[:1]), keep, tz)}"

@@ -317,6 +317,18 @@ class _Converter:
         self.m = m
         self._seen: dict[tuple, tuple[bool, object]] = {}
 
+    def result(self, fld: str, value) -> tuple[bool, object]:
+        """(True, converted value) or (False, quarantine reason), cached like __call__."""
+        key = (fld, type(value), value)
+        hit = self._seen.get(key)
+        if hit is None:
+            try:
+                self(fld, value)
+            except _Bad:
+                pass
+            hit = self._seen[key]
+        return hit
+
     def __call__(self, fld: str, value):
         key = (fld, type(value), value)
         hit = self._seen.get(key)
@@ -351,6 +363,12 @@ def _row_record(
     missing = [f for f in REQUIRED[m.kind] if rec.get(f) in (None, "")]
     if missing:
         raise _Bad(f"missing {', '.join(missing)}")
+    return _finish_record(m, rec), items
+
+
+def _finish_record(m: Mapping, rec: dict) -> dict:
+    """The per-row steps after each field is converted: schedule times on the schedule date
+    (an end at or before the start is the next day's), survey times to UTC."""
     if m.kind == "schedules":
         start = rec["start_ts"]
         end = rec["end_ts"]
@@ -364,7 +382,78 @@ def _row_record(
     for f in ("responded_at", "submitted_at"):
         if f in rec:
             rec[f] = _to_utc(rec[f], m, None)
-    return rec, items
+    return rec
+
+
+def _records_by_column(
+    m: Mapping,
+    body: list[tuple[int, list]],
+    from_name: dict,
+    index: dict[str, int],
+    convert: _Converter,
+    out_cols: list[str],
+) -> tuple[list[tuple], list[tuple[int, dict]]]:
+    """Rows whose every field converts and whose required fields are present, converted column by
+    column (one cached lookup per cell instead of a per-row dict, call chain and key tuple);
+    returns (staged rows, [(index into body, field dict)] for the others). The others go through
+    _row_record one by one, which names their quarantine reason exactly as before; so does a
+    row whose finishing step (_finish_record) fails."""
+    sources: dict[str, tuple[bool, object]] = {f: (False, v) for f, v in from_name.items()}
+    for h, i in index.items():
+        sources[m.columns[h]] = (True, i)
+    n = len(body)
+    clean = [True] * n
+    columns: dict[str, list] = {}
+    for fld, (is_cell, src) in sources.items():
+        if not is_cell:
+            ok, val = convert.result(fld, src)
+            if not ok:
+                clean = [False] * n
+            columns[fld] = [val] * n
+            continue
+        seen: dict[tuple, tuple[bool, object]] = {}
+        out = [None] * n
+        for j, (_, cells) in enumerate(body):
+            v = cells[src] if src < len(cells) else None
+            key = (v.__class__, v)
+            hit = seen.get(key)
+            if hit is None:
+                hit = seen[key] = convert.result(fld, v)
+            if hit[0]:
+                out[j] = hit[1]
+            else:
+                clean[j] = False
+        columns[fld] = out
+    for f in REQUIRED[m.kind]:
+        col = columns.get(f)
+        if col is None:
+            clean = [False] * n
+            break
+        for j, v in enumerate(col):
+            if v is None or v == "":
+                clean[j] = False
+    fields = list(sources)
+    field_cols = [columns[f] for f in fields]
+    rows, others = [], []
+    for j, (line, cells) in enumerate(body):
+        if clean[j]:
+            rec = {f: col[j] for f, col in zip(fields, field_cols, strict=True)}
+            try:
+                rec = _finish_record(m, rec)
+            except _Bad:
+                clean[j] = False
+            else:
+                rows.append(tuple(rec.get(c) for c in out_cols) + (line,))
+                continue
+        raw_fields = dict(from_name)
+        for h, i in index.items():
+            raw_fields[m.columns[h]] = cells[i] if i < len(cells) else None
+        others.append((j, raw_fields))
+    return rows, others
+
+
+def _malformed(line: int, cells: list, n_header: int) -> tuple[int, str, str]:
+    return line, f"malformed line: {len(cells)} fields, header has {n_header}", mask_numbers(",".join(cells))
 
 
 def read(ctx: FileContext) -> Counts:
@@ -407,16 +496,32 @@ def read(ctx: FileContext) -> Counts:
     out_cols = [c for c, _ in RAW_TABLES[table]]
     rows, answers, bad = [], [], []
     convert = _Converter(mapping)
+    is_csv = ctx.path.suffix.lower() != ".xlsx"
+    if mapping.kind != "stress_survey":  # item answers (long format) only on the row-by-row path
+        counts.rows_read = len(body)
+        well_formed = []
+        for line, cells in body:
+            if is_csv and len(cells) != len(header):
+                bad.append(_malformed(line, cells, len(header)))
+            else:
+                well_formed.append((line, cells))
+        rows, others = _records_by_column(mapping, well_formed, from_name, index, convert, out_cols)
+        for j, fields in others:
+            line, cells = well_formed[j]
+            try:
+                rec, _ = _row_record(mapping, fields, convert)
+            except _Bad as e:
+                raw = ",".join("" if c is None else str(c) for c in cells)
+                bad.append((line, str(e), mask_numbers(raw)[:2000]))
+            else:  # not expected (the column path and _row_record agree); kept, in line order
+                rows.append(tuple(rec.get(c) for c in out_cols) + (line,))
+        rows.sort(key=lambda r: r[-1])
+        bad.sort(key=lambda b: b[0])
+        body = []
     for line, cells in body:
         counts.rows_read += 1
-        if ctx.path.suffix.lower() != ".xlsx" and len(cells) != len(header):
-            bad.append(
-                (
-                    line,
-                    f"malformed line: {len(cells)} fields, header has {len(header)}",
-                    mask_numbers(",".join(cells)),
-                )
-            )
+        if is_csv and len(cells) != len(header):
+            bad.append(_malformed(line, cells, len(header)))
             continue
         fields = dict(from_name)
         for h, i in index.items():

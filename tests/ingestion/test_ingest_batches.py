@@ -10,6 +10,7 @@ import duckdb
 from ingest_helpers import KEY, assert_accounting, query
 
 from ingestion import ingest_paths
+from ingestion.readers import canonical
 
 HEADER = (
     "contact_id,segment_seq,channel,direction,queue_code,caller_number,queue_entry_ts,answer_ts,"
@@ -138,10 +139,15 @@ def test_a_truncated_file_in_a_batch_is_rejected_alone(tmp_path):
     assert [r.message for r in results[2:]] == ["loaded in a batch of 3 files"] * 3
 
 
-def test_a_batch_gives_each_csv_row_its_own_line_number(tmp_path):
+def test_a_batch_gives_each_csv_row_its_own_line_number(tmp_path, monkeypatch):
     """A big batch (31 CSVs, ~95k rows) still numbers each row by its line in its own file. One
     read_csv over all the files put some files' last rows after other files' rows, and line
-    numbers were offsets in that order (10 rows of this batch got lines past their file's end)."""
+    numbers were offsets in that order (10 rows of this batch got lines past their file's end).
+    The cause was a join in the validating projection (an IN list planned as a mark join); with
+    it gone the batch is validated in one scan, not rescanned file by file."""
+    scans = []
+    state_sql = canonical._state_sql
+    monkeypatch.setattr(canonical, "_state_sql", lambda *a: scans.append(a[0]) or state_sql(*a))
     folder = tmp_path / "in"
     folder.mkdir()
     texts = {}
@@ -173,3 +179,27 @@ def test_a_batch_gives_each_csv_row_its_own_line_number(tmp_path):
         )
     ]
     assert misplaced == []
+    assert len(scans) == 1 and all(f"agent_states_2026-01-{d:02d}.csv" in scans[0] for d in range(1, 32))
+
+
+def test_the_validation_plans_pass_rows_through_in_scan_order(tmp_path):
+    """keeps_scan_order guards the line numbers of a multi-file scan: both readers' validation
+    plans are scans and projections only; the same check written as an IN list is a join."""
+    for name, text in [
+        ("a.csv", f"source_system,{HEADER}\ncanonical,{_segment('k-1', 1)}\n"),
+        ("b.csv", "source_system,agent_id,state,reason,start_ts,end_ts\n"),
+    ]:
+        (tmp_path / name).write_text(text)
+    con = duckdb.connect()
+    files = f"['{tmp_path / 'a.csv'}', '{tmp_path / 'a.csv'}']"
+    scan = f"select *, filename as _path, null::bigint as _line from read_csv({files}, all_varchar=true, filename=true)"
+    segments = canonical._segment_sql(scan, ", _path, _line", "UTC")
+    assert canonical.keeps_scan_order(con, segments)
+    states_scan = scan.replace("a.csv", "b.csv")
+    assert canonical.keeps_scan_order(
+        con, canonical._state_sql(states_scan, ", _path, _line", "Asia/Shanghai")
+    )
+    as_in_list = segments.replace(
+        canonical._in("p_outcome", canonical.OUTCOMES), f"p_outcome in {canonical.OUTCOMES}"
+    )
+    assert as_in_list != segments and not canonical.keeps_scan_order(con, as_in_list)

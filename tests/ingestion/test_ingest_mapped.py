@@ -166,3 +166,52 @@ def test_file_no_mapping_recognises_is_rejected(warehouse, tmp_path):
     (r,) = ingest_paths(warehouse, [path], KEY)
     assert r.status == "rejected" and "no mapping" in r.message and before is None
     assert snapshot(warehouse)["file_manifest"] == []
+
+
+def test_rows_are_converted_by_column_with_the_row_path_naming_reasons(warehouse, tmp_path):
+    """Clean rows take the column-wise path; any other row is decided by the row-by-row rules,
+    so its reason is still the first failing field in header order, then missing fields, then
+    the finishing step (a schedule ending before it starts). Repeated values share one parse."""
+    path = tmp_path / "csat_2026-03-09.csv"
+    path.write_text(
+        "通话ID,回访时间,满意度评分,推荐意愿,问题是否解决,意见建议\n"
+        "c-1,2026-03-09 09:00:00,5,10,是,请回电13800138000\n"
+        "c-2,2026-03-09 09:00:00,9,11,不知道,\n"  # csat and nps and resolved bad: csat named
+        "c-3,yesterday,4,12,是,\n"  # responded_at before nps
+        ",2026-03-09 10:00:00,4,8,是,\n"  # missing contact_id
+        "c-4,2026-03-09 09:00:00,5,10,是\n"  # malformed: 5 fields
+        "c-5,2026-03-09 09:00:00,5,10,否,\n"
+        "c-1,2026-03-09 11:00:00,1,0,否,\n",  # duplicate of c-1: the first row wins
+        encoding="utf-8",
+    )
+    (r,) = ingest_paths(warehouse, [path], KEY)
+    assert_accounting([r])
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate) == (7, 2, 4, 1)
+    assert query(warehouse, "select source_line, reason from raw.quarantine order by 1") == [
+        (3, "csat out of range 1-5"),
+        (4, "bad timestamp responded_at"),
+        (5, "missing contact_id"),
+        (6, "malformed line: 5 fields, header has 6"),
+    ]
+    assert query(
+        warehouse,
+        "select contact_id, responded_at, csat, nps, resolved, comment, source_line from raw.customer_surveys order by 1",
+    ) == [
+        ("c-1", datetime(2026, 3, 9, 1, 0), 5, 10, True, "请回电<masked>", 2),
+        ("c-5", datetime(2026, 3, 9, 1, 0), 5, 10, False, None, 7),
+    ]
+    sched = tmp_path / "schedule_2026-03_sha.csv"
+    sched.write_text(
+        "工号,日期,班次,开始时间,结束时间,活动\n"
+        "A1,2026-03-02,D1,2026-03-02 09:00,2026-03-02 08:00,上班\n"  # explicit end before start
+        "A1,2026-03-02,N1,22:00,06:00,上班\n",  # bare times: ends the next day
+        encoding="utf-8",
+    )
+    (s,) = ingest_paths(warehouse, [sched], KEY)
+    assert (s.rows_loaded, s.rows_quarantined) == (1, 1)
+    assert query(warehouse, "select reason from raw.quarantine where source = 'schedules'") == [
+        ("negative duration (end before start)",)
+    ]
+    assert query(warehouse, "select start_ts, end_ts from raw.schedules") == [
+        (datetime(2026, 3, 2, 14, 0), datetime(2026, 3, 2, 22, 0))
+    ]
