@@ -38,6 +38,14 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _column(name: str, dataset: dict) -> str:
+    """A dataset column as Superset selects it: a calculated column's expression, else the column."""
+    for c in dataset.get("columns") or []:
+        if c["column_name"] == name and c.get("expression"):
+            return f"({c['expression']})"
+    return _ident(name)
+
+
 def _literal(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -103,11 +111,14 @@ def chart_sql(params: dict, dataset: dict) -> str:
     where, having = _filters(params)
     limit = int(params.get("row_limit") or 10000)
     if params.get("query_mode") == "raw":
-        cols = ", ".join(_ident(c) for c in params["all_columns"])
+        cols = ", ".join(
+            _ident(c) if _column(c, dataset) == _ident(c) else f"{_column(c, dataset)} as {_ident(c)}"
+            for c in params["all_columns"]
+        )
         order = []
         for item in params.get("order_by_cols") or []:
             col, asc = json.loads(item)
-            order.append(f"{_ident(col)} {'asc' if asc else 'desc'}")
+            order.append(f"{_column(col, dataset)} {'asc' if asc else 'desc'}")
         sql = f"select {cols} from {table}"
         sql += f" where {' and '.join(where)}" if where else ""
         sql += f" order by {', '.join(order)}" if order else ""
@@ -117,10 +128,10 @@ def chart_sql(params: dict, dataset: dict) -> str:
     x_axis = params.get("x_axis")
     if x_axis:
         grain = TIME_GRAINS.get(params.get("time_grain_sqla") or "")
-        expr = f"date_trunc('{grain}', {_ident(x_axis)})" if grain else _ident(x_axis)
+        expr = f"date_trunc('{grain}', {_column(x_axis, dataset)})" if grain else _column(x_axis, dataset)
         dims.append((expr, x_axis))
     for col in _as_list(params.get("groupby")) + _as_list(params.get("columns")):
-        dims.append((_ident(col), col))
+        dims.append((_column(col, dataset), col))
     metrics = [
         _metric_sql(m, dataset) for m in _as_list(params.get("metrics")) + _as_list(params.get("metric"))
     ]

@@ -300,6 +300,8 @@ class Dataset:
     columns: list[tuple[str, str]]  # (name, type); *_date, *_ts, *_local, month, *_at are temporal
     metrics: list[Metric] = field(default_factory=list)
     main_dttm: str | None = None
+    # column -> SQL Superset selects instead of the bare column (a calculated column of the same name)
+    expressions: dict[str, str] = field(default_factory=dict)
 
     @property
     def uuid(self) -> str:
@@ -318,7 +320,7 @@ class Dataset:
                     "type": typ,
                     "groupby": True,
                     "filterable": True,
-                    "expression": None,
+                    "expression": self.expressions.get(name),
                     "description": None,
                     "python_date_format": None,
                     "extra": {},
@@ -721,22 +723,28 @@ DATASETS = {
                     "late_logins",
                     "迟到次数",
                     "Late logins",
-                    "sum(late_logins)",
+                    "cast(sum(late_logins) as bigint)",
                     anchor="late-login--early-logout",
                 ),
                 count(
                     "early_logouts",
                     "早退次数",
                     "Early logouts",
-                    "sum(early_logouts)",
+                    "cast(sum(early_logouts) as bigint)",
                     anchor="late-login--early-logout",
                 ),
-                count("absences", "缺勤天数", "Absences", "sum(absences)", anchor="late-login--early-logout"),
+                count(
+                    "absences",
+                    "缺勤天数",
+                    "Absences",
+                    "cast(sum(absences) as bigint)",
+                    anchor="late-login--early-logout",
+                ),
                 count(
                     "long_not_ready",
                     "长时间示忙次数",
                     "Long not-ready episodes",
-                    "sum(long_not_ready_count)",
+                    "cast(sum(long_not_ready_count) as bigint)",
                     anchor="long-not-ready",
                 ),
             ],
@@ -752,6 +760,9 @@ DATASETS = {
             ],
             [count("agents", "坐席人数", "Agents", "count(distinct agent_id)", anchor="agent-scorecard")],
             "month",
+            # sum()s of integers are HUGEINT in the mart: fetching 1,000 rows of them into Python
+            # (DuckDB's HUGEINT -> int) cost ~15 ms of the table's query, bigint ~2 ms
+            expressions={c: f"cast({c} as bigint)" for c in ("handled", "complaint_points", "total_score")},
         ),
         Dataset(
             "agg_schedule_compliance",

@@ -194,15 +194,15 @@ select report_date, team, site_code, count(*) as agent_days, sum(handled) as han
     sum(utilization_num) as utilization_num, sum(utilization_den) as utilization_den,
     sum(adherence_num) as adherence_num, sum(adherence_den) as adherence_den,
     sum(conformance_num) as conformance_num, sum(conformance_den) as conformance_den, sum(scheduled_s) as scheduled_s,
-    sum(late_login::int) as late_logins, sum(early_logout::int) as early_logouts, sum(absent::int) as absences,
-    sum(long_not_ready_count) as long_not_ready_count
+    sum(late_login::int)::bigint as late_logins, sum(early_logout::int)::bigint as early_logouts, sum(absent::int)::bigint as absences,
+    sum(long_not_ready_count)::bigint as long_not_ready_count
 from marts.agg_agent_daily group by report_date, team, site_code;
 
 create table marts.agg_agent_monthly as
 select date_trunc('month', report_date)::date as month, agent_id, agent_name, team, site_code, count(*) as days,
     sum(handled) as handled, sum(talk_s) as talk_s, sum(handle_s) as handle_s,
-    sum(late_login::int) as late_logins, sum(early_logout::int) as early_logouts, sum(absent::int) as absences,
-    sum(long_not_ready_count) as long_not_ready_count
+    sum(late_login::int)::bigint as late_logins, sum(early_logout::int)::bigint as early_logouts, sum(absent::int)::bigint as absences,
+    sum(long_not_ready_count)::bigint as long_not_ready_count
 from marts.agg_agent_daily group by all;
 
 create table marts.agg_agent_monthly_scorecard as

@@ -4,6 +4,8 @@
 -- (AHT distribution by team, attendance exceptions) read this: ~800 agents x 12 months instead
 -- of x 365 days at 10M contacts. Sums only, so any roll-up equals agg_agent_daily's over the
 -- same whole months (dbt test assert_agent_monthly_sums_to_agent_daily).
+-- Integer sums are cast to bigint: DuckDB's sum() of integers is a 16-byte HUGEINT, slower to
+-- aggregate again and to fetch into Python (Superset) than bigint.
 with
 
 daily as (
@@ -18,13 +20,13 @@ final as (
         team,
         site_code,
         count(*) as days,
-        sum(handled) as handled,
+        cast(sum(handled) as bigint) as handled,
         sum(talk_s) as talk_s,
         sum(handle_s) as handle_s,
-        sum(case when late_login then 1 else 0 end) as late_logins,
-        sum(case when early_logout then 1 else 0 end) as early_logouts,
-        sum(case when absent then 1 else 0 end) as absences,
-        sum(long_not_ready_count) as long_not_ready_count
+        cast(sum(case when late_login then 1 else 0 end) as bigint) as late_logins,
+        cast(sum(case when early_logout then 1 else 0 end) as bigint) as early_logouts,
+        cast(sum(case when absent then 1 else 0 end) as bigint) as absences,
+        cast(sum(long_not_ready_count) as bigint) as long_not_ready_count
     from daily
     group by
         cast({{ dbt.date_trunc('month', 'report_date') }} as date),

@@ -4,6 +4,8 @@
 -- contacts, so a fresh dashboard connection aggregates a few thousand rows, not a few hundred
 -- thousand. Every measure is a plain sum, so any roll-up equals the same roll-up of
 -- agg_agent_daily (dbt test assert_team_daily_sums_to_agent_daily).
+-- Integer sums are cast to bigint: DuckDB's sum() of integers is a 16-byte HUGEINT, slower to
+-- aggregate again and to fetch into Python (Superset) than bigint.
 with
 
 daily as (
@@ -16,7 +18,7 @@ final as (
         team,
         site_code,
         count(*) as agent_days,
-        sum(handled) as handled,
+        cast(sum(handled) as bigint) as handled,
         sum(talk_s) as talk_s,
         sum(handle_s) as handle_s,
         sum(occupancy_num) as occupancy_num,
@@ -28,10 +30,10 @@ final as (
         sum(conformance_num) as conformance_num,
         sum(conformance_den) as conformance_den,
         sum(scheduled_s) as scheduled_s,
-        sum(case when late_login then 1 else 0 end) as late_logins,
-        sum(case when early_logout then 1 else 0 end) as early_logouts,
-        sum(case when absent then 1 else 0 end) as absences,
-        sum(long_not_ready_count) as long_not_ready_count
+        cast(sum(case when late_login then 1 else 0 end) as bigint) as late_logins,
+        cast(sum(case when early_logout then 1 else 0 end) as bigint) as early_logouts,
+        cast(sum(case when absent then 1 else 0 end) as bigint) as absences,
+        cast(sum(long_not_ready_count) as bigint) as long_not_ready_count
     from daily
     group by report_date, team, site_code
 )
