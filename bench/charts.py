@@ -3,13 +3,17 @@
 Each chart of dashboards/bundle becomes the SQL Superset issues for it: the dataset's table,
 saved metrics expanded to their expressions, x-axis with its time grain, groupby, WHERE/HAVING
 filters, ordering and row limit. Every query runs on a fresh read-only connection (as Superset
-opens one per query), 20 times; we keep median and p90.
+opens one per query), 20 times; we keep median and p90 of the whole, and the median of each
+phase: open (DuckDB builds a database instance, ~30 ms CPU whatever the file), execute (planning
+and the query on a cold buffer pool), fetch (rows into Python objects: HUGEINT values are slow)
+and close, plus the process CPU time per run (steadier than wall time on a shared machine).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import resource
 import statistics
 import time
 from dataclasses import dataclass
@@ -192,20 +196,40 @@ def connect_baseline(serving: Path, runs: int = 20) -> dict:
     }
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _ms(values: list[float]) -> float | None:
+    return round(statistics.median(values) * 1000, 2) if values else None
+
+
 def replay(serving: Path, runs: int = 20) -> list[dict]:
     results = []
     for q in dashboard_queries():
         times, rows, error = [], None, None
+        phases: dict[str, list[float]] = {"open": [], "execute": [], "fetch": [], "close": [], "cpu": []}
         for _ in range(runs):
-            t0 = time.perf_counter()
+            c0, t0 = _cpu_s(), time.perf_counter()
             try:
                 con = duckdb.connect(str(serving), read_only=True)
-                rows = len(con.execute(q.sql).fetchall())
+                t1 = time.perf_counter()
+                result = con.execute(q.sql)
+                t2 = time.perf_counter()
+                rows = len(result.fetchall())
+                t3 = time.perf_counter()
                 con.close()
             except duckdb.Error as e:
                 error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
                 break
-            times.append(time.perf_counter() - t0)
+            t4 = time.perf_counter()
+            times.append(t4 - t0)
+            for phase, seconds in zip(
+                ("open", "execute", "fetch", "close"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True
+            ):
+                phases[phase].append(seconds)
+            phases["cpu"].append(_cpu_s() - c0)
         results.append(
             {
                 "dashboard": q.dashboard,
@@ -216,6 +240,8 @@ def replay(serving: Path, runs: int = 20) -> list[dict]:
                 "runs": len(times),
                 "median_ms": round(statistics.median(times) * 1000, 2) if times else None,
                 "p90_ms": round(_pct(times, 0.9) * 1000, 2) if times else None,
+                "median_phase_ms": {k: _ms(v) for k, v in phases.items() if k != "cpu"},
+                "median_cpu_ms": _ms(phases["cpu"]),
                 "error": error,
                 "sql": q.sql,
             }
