@@ -429,20 +429,16 @@
 
 {#- A query of report_date: the dates agg_agent_daily must rebuild. Those of agent legs loaded since
     {{ this }}'s newest loaded_at; those the timeline and schedule-vs-actual logged since this model's
-    last build; and, for an agent with a roster export loaded since the watermark, the agent's dates
-    from that export's as_of_date on (its team history can only change from there: versions before
-    it keep their attributes and bounds), or all of them when it has no earlier export (the first
-    version is valid from 1900-01-01, so its attributes are the agent's on every earlier date). -#}
-{% macro agent_daily_dates_to_rebuild(legs, roster_exports) -%}
-    {%- set watermark -%}
-        (
-            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-            from {{ this }} as prev
-        )
-    {%- endset -%}
+    last build; and those where a row's roster attributes are no longer those of the version valid
+    that day (`agents`, int_agents_historized): a new, late or deleted roster export changes the team
+    history only where it changes the attributes a row carries, so comparing them is exact. -#}
+{% macro agent_daily_dates_to_rebuild(legs, agents) -%}
     select l.report_date
     from {{ legs }} as l
-    where l.loaded_at > {{ watermark }}
+    where l.loaded_at > (
+        select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }} as prev
+    )
     union
     {{ upstream_rebuilt_dates('int_agent_states_timeline') }}
     union
@@ -450,24 +446,14 @@
     union
     select t.report_date
     from {{ this }} as t
-    inner join (
-        select
-            n.agent_id,
-            min(n.as_of_date) as exported_from
-        from {{ roster_exports }} as n
-        where n.loaded_at > {{ watermark }}
-        group by n.agent_id
-    ) as fresh
-        on t.agent_id = fresh.agent_id
-    inner join (
-        select
-            r.agent_id,
-            min(r.as_of_date) as first_export_date
-        from {{ roster_exports }} as r
-        group by r.agent_id
-    ) as firsts
-        on t.agent_id = firsts.agent_id
+    left join {{ agents }} as a
+        on
+            t.agent_id = a.agent_id
+            and t.report_date >= a.valid_from
+            and t.report_date < a.valid_to
     where
-        t.report_date >= fresh.exported_from
-        or fresh.exported_from <= firsts.first_export_date
+        t.agent_name is distinct from a.agent_name
+        or t.team is distinct from a.team
+        or t.supervisor is distinct from a.supervisor
+        or t.site_code is distinct from coalesce(a.site_code, '{{ var("default_site_code") }}')
 {%- endmacro %}

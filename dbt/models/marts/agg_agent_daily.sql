@@ -5,8 +5,8 @@
 -- utilization = (on_contact + acw) / logged_in.
 -- Incremental (delete+insert by report_date): a run rebuilds the dates of agent legs loaded since
 -- the table's newest loaded_at, the dates the timeline and schedule-vs-actual rebuilt since its last
--- build (agent_chain_build_log), and the dates a new roster export can change for its agents
--- (macros/agent_incremental.sql); the dates are logged for models downstream.
+-- build (agent_chain_build_log), and the dates whose rows carry roster attributes other than the
+-- version now valid that day (macros/agent_incremental.sql); the dates are logged for models downstream.
 {{
     config(
         materialized='incremental',
@@ -26,8 +26,8 @@ all_schedule_days as (
     select * from {{ ref('int_schedules_compared_to_actuals') }}
 ),
 
-roster_exports as (
-    select * from {{ ref('stg_workforce__roster_exports') }}
+agents as (
+    select * from {{ ref('int_agents_historized') }}
 )
 {% endset %}
 
@@ -39,7 +39,7 @@ with
 
 {% if incremental %}
     dates_to_rebuild as (
-        {{ log_rebuilt_dates(base_ctes, agent_daily_dates_to_rebuild('all_legs', 'roster_exports')) }}
+        {{ log_rebuilt_dates(base_ctes, agent_daily_dates_to_rebuild('all_legs', 'agents')) }}
     ),
 
     legs as (
@@ -69,10 +69,6 @@ with
         select * from all_schedule_days
     ),
 {% endif %}
-
-agents as (
-    select * from {{ ref('int_agents_historized') }}
-),
 
 leg_totals as (
     select
