@@ -101,9 +101,10 @@ _PA_TYPES = {
 # fixed 0.4 s of CPU (2+ s where no bytecode is cached) that made a 57-row roster file cost 2 s.
 # Until a process has staged this many rows, and while pandas is not loaded anyway, rows go to
 # DuckDB as list parameters instead: same values and types, no import, but ~2.5x pyarrow's cost
-# per row (5.4 vs 2.1 us): counted per process, not per file, so a year of 4k-row survey files
-# (200k rows, 1.1 s more as lists) pays the import once while one new day's files stay on lists.
-LIST_STAGE_MAX_ROWS = 50_000
+# per row (5.4 vs 2.1 us, so the import pays for itself after ~150k rows). Counted per process,
+# not per file: a year of 4k-row survey and schedule files (311k rows at 1M contacts, 2.75M at
+# 10M) pays the import once, while one new day's files stay on lists.
+LIST_STAGE_MAX_ROWS = 150_000
 _rows_staged = 0
 
 

@@ -3,8 +3,9 @@ through a declarative mapping file (ingestion/mappings/README.md): a new layout 
 
 Rows are assembled in Python (a layout is arbitrary YAML), but every distinct (field, value) is
 parsed once per file (_Converter: a survey export has a handful of scores and dates in 100k
-rows), ISO timestamps skip strptime, and .xlsx is read by calamine (Rust) instead of openpyxl;
-the rows then go to the shared DuckDB dedupe/insert. A value the mapping does not know quarantines its row with the reason
+rows), column by column for rows that convert cleanly (the others go through the row-by-row
+rules, which name the reason), ISO timestamps skip strptime, and .xlsx is read by calamine
+(Rust) instead of openpyxl; the rows then go to the shared DuckDB dedupe/insert. A value the mapping does not know quarantines its row with the reason
 `unmapped value <field>=<value>`; the row is never guessed.
 """
 
