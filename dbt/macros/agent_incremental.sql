@@ -173,11 +173,17 @@
 
 
 {% macro ensure_agent_build_log() -%}
-    {%- do run_query(
-        'create table if not exists ' ~ agent_build_log() ~ ' (model_name ' ~ dbt.type_string()
-        ~ ', invocation_id ' ~ dbt.type_string() ~ ', entry ' ~ dbt.type_string()
-        ~ ', report_date date, logged_at ' ~ dbt.type_timestamp() ~ ')'
-    ) -%}
+    {%- do run_query(adapter.dispatch('agent_build_log_ddl', 'callcenter')(agent_build_log())) -%}
+{%- endmacro %}
+
+{% macro default__agent_build_log_ddl(relation) -%}
+    create table if not exists {{ relation }} (
+        model_name {{ dbt.type_string() }},
+        invocation_id {{ dbt.type_string() }},
+        entry {{ dbt.type_string() }},
+        report_date date,
+        logged_at {{ dbt.type_timestamp() }}
+    )
 {%- endmacro %}
 
 
@@ -213,13 +219,13 @@
 
             select
                 (select lb.logged_at from last_build as lb) is not null
-                and not exists (
-                    select 1 from {{ agent_build_log() }} as l
+                and (
+                    select count(*) from {{ agent_build_log() }} as l
                     where
                         l.model_name in ('{{ upstreams | join("', '") }}')
                         and l.entry = 'full'
                         and l.logged_at > (select lb.logged_at from last_build as lb)
-                ) as incremental
+                ) = 0 as incremental
         {%- endset -%}
         {%- if not run_query(check).columns[0].values()[0] -%}
             {{ return(false) }}

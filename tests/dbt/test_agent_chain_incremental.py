@@ -182,8 +182,8 @@ def test_new_day_schedule_reexport_and_roster_move_match_full_refresh(tmp_path: 
     insert_rows(warehouse, "schedules", schedules)
     insert_rows(warehouse, "agent_states", states)
     insert_rows(warehouse, "contact_segments", [_leg("c1", "2026-03-10 02:00:00", first)])
-    _run(data_dir, "seed")
-    _run(data_dir, "run")
+    # seeds and models in one invocation (each dbt start costs seconds)
+    _run(data_dir, "build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
     # work 01:00-09:00 minus the break, all available: 27900 productive + 900 s on break as planned
     assert _adherence(warehouse, "ag1", "2026-03-10") == [(28800, 28800, "T1", "sha")]
 
