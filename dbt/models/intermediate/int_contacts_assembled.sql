@@ -57,39 +57,97 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
-per_contact as (
+{%- if is_incremental_with(['loaded_at']) %}
+    {%- set assembled_segments = 'touched_segments' %}
+{%- else %}
+    {%- set assembled_segments = 'segments' %}
+{%- endif %}
+
+-- Most contacts have one segment: only the others go through the (costly) per-contact aggregate;
+-- a one-segment contact's row is its segment's, computed as the aggregate would compute it.
+multi_segment_contacts as (
     select
         source_system,
-        contact_id,
-        min_by(channel, segment_seq) as channel,
-        min_by(direction, segment_seq) as direction,
-        max(caller_key) as caller_key,
-        min_by(queue_code, case when queue_code is not null then segment_seq end) as first_queue_code,
-        max_by(queue_code, case when queue_code is not null then segment_seq end) as last_queue_code,
-        max_by(outcome, case when queue_code is not null then segment_seq end) as last_queue_outcome,
-        max_by(agent_id, case when answer_ts is not null and agent_id is not null then segment_seq end)
-            as last_agent_id,
-        count(*) as segments,
-        sum(case when queue_code is not null and outcome <> 'ivr_only' then 1 else 0 end) as queue_stints,
-        sum(case when answer_ts is not null and agent_id is not null then 1 else 0 end) as agent_segments,
-        sum(case when queue_code is not null then wait_s end) as wait_s,
-        sum(case when answer_ts is not null and agent_id is not null then coalesce(talk_s, 0) end) as talk_s,
-        sum(case when answer_ts is not null and agent_id is not null then coalesce(hold_s, 0) end) as hold_s,
-        sum(case when answer_ts is not null and agent_id is not null then acw_s end) as acw_known_s,
-        sum(case when answer_ts is not null and agent_id is not null and acw_s is null then 1 else 0 end)
-            as acw_missing_segments,
-        max(case when is_complaint then 1 else 0 end) as complaint_flag,
-        max(case when is_agent_resolved then 1 when not is_agent_resolved then 0 end) as agent_resolved_flag,
-        min(queue_entry_ts) as contact_start_ts,
-        max(coalesce(end_ts, answer_ts, queue_entry_ts)) as contact_end_ts,
-        -- newest raw load behind the contact: the watermark of the incremental models downstream
-        max(loaded_at) as loaded_at
-    {%- if is_incremental_with(['loaded_at']) %}
-        from touched_segments
-    {%- else %}
-        from segments
-    {%- endif %}
+        contact_id
+    from {{ assembled_segments }}
     group by source_system, contact_id
+    having count(*) > 1
+),
+
+per_contact as (
+    select
+        seg.source_system,
+        seg.contact_id,
+        min_by(seg.channel, seg.segment_seq) as channel,
+        min_by(seg.direction, seg.segment_seq) as direction,
+        max(seg.caller_key) as caller_key,
+        min_by(seg.queue_code, case when seg.queue_code is not null then seg.segment_seq end) as first_queue_code,
+        max_by(seg.queue_code, case when seg.queue_code is not null then seg.segment_seq end) as last_queue_code,
+        max_by(seg.outcome, case when seg.queue_code is not null then seg.segment_seq end) as last_queue_outcome,
+        max_by(
+            seg.agent_id, case when seg.answer_ts is not null and seg.agent_id is not null then seg.segment_seq end
+        ) as last_agent_id,
+        count(*) as segments,
+        sum(case when seg.queue_code is not null and seg.outcome <> 'ivr_only' then 1 else 0 end) as queue_stints,
+        sum(case when seg.answer_ts is not null and seg.agent_id is not null then 1 else 0 end) as agent_segments,
+        sum(case when seg.queue_code is not null then seg.wait_s end) as wait_s,
+        sum(case when seg.answer_ts is not null and seg.agent_id is not null then coalesce(seg.talk_s, 0) end)
+            as talk_s,
+        sum(case when seg.answer_ts is not null and seg.agent_id is not null then coalesce(seg.hold_s, 0) end)
+            as hold_s,
+        sum(case when seg.answer_ts is not null and seg.agent_id is not null then seg.acw_s end) as acw_known_s,
+        sum(case when seg.answer_ts is not null and seg.agent_id is not null and seg.acw_s is null then 1 else 0 end)
+            as acw_missing_segments,
+        max(case when seg.is_complaint then 1 else 0 end) as complaint_flag,
+        max(case when seg.is_agent_resolved then 1 when not seg.is_agent_resolved then 0 end)
+            as agent_resolved_flag,
+        min(seg.queue_entry_ts) as contact_start_ts,
+        max(coalesce(seg.end_ts, seg.answer_ts, seg.queue_entry_ts)) as contact_end_ts,
+        -- newest raw load behind the contact: the watermark of the incremental models downstream
+        max(seg.loaded_at) as loaded_at
+    from {{ assembled_segments }} as seg
+    inner join multi_segment_contacts as msc
+        on
+            seg.source_system is not distinct from msc.source_system
+            and seg.contact_id is not distinct from msc.contact_id
+    group by seg.source_system, seg.contact_id
+
+    union all
+
+    -- min_by / max_by skip a row whose ordering value is null: hence the segment_seq checks
+    select
+        seg.source_system,
+        seg.contact_id,
+        case when seg.segment_seq is not null then seg.channel end as channel,
+        case when seg.segment_seq is not null then seg.direction end as direction,
+        seg.caller_key,
+        case when seg.segment_seq is not null then seg.queue_code end as first_queue_code,
+        case when seg.segment_seq is not null then seg.queue_code end as last_queue_code,
+        case when seg.queue_code is not null and seg.segment_seq is not null then seg.outcome end
+            as last_queue_outcome,
+        case when seg.answer_ts is not null and seg.segment_seq is not null then seg.agent_id end as last_agent_id,
+        1 as segments,
+        case when seg.queue_code is not null and seg.outcome <> 'ivr_only' then 1 else 0 end as queue_stints,
+        case when seg.answer_ts is not null and seg.agent_id is not null then 1 else 0 end as agent_segments,
+        case when seg.queue_code is not null then seg.wait_s end as wait_s,
+        case when seg.answer_ts is not null and seg.agent_id is not null then coalesce(seg.talk_s, 0) end as talk_s,
+        case when seg.answer_ts is not null and seg.agent_id is not null then coalesce(seg.hold_s, 0) end as hold_s,
+        case when seg.answer_ts is not null and seg.agent_id is not null then seg.acw_s end as acw_known_s,
+        case when seg.answer_ts is not null and seg.agent_id is not null and seg.acw_s is null then 1 else 0 end
+            as acw_missing_segments,
+        case when seg.is_complaint then 1 else 0 end as complaint_flag,
+        case when seg.is_agent_resolved then 1 when not seg.is_agent_resolved then 0 end as agent_resolved_flag,
+        seg.queue_entry_ts as contact_start_ts,
+        coalesce(seg.end_ts, seg.answer_ts, seg.queue_entry_ts) as contact_end_ts,
+        seg.loaded_at
+    from {{ assembled_segments }} as seg
+    where not exists (
+        select 1
+        from multi_segment_contacts as msc
+        where
+            seg.source_system is not distinct from msc.source_system
+            and seg.contact_id is not distinct from msc.contact_id
+    )
 ),
 
 located as (

@@ -16,10 +16,6 @@
 
 with
 
-all_contacts as (
-    select * from {{ ref('int_contacts_assembled') }}
-),
-
 queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
@@ -31,37 +27,46 @@ queues as (
 
     contacts as (
         select ac.*
-        from all_contacts as ac
+        from {{ ref('int_contacts_assembled') }} as ac
         inner join recompute_keys as rk
             on ac.source_system = rk.source_system and ac.contact_id = rk.contact_id
     ),
+    {%- set contacts_relation = 'contacts' %}
 {% else %}
-    contacts as (
-        select * from all_contacts
-    ),
+    -- a full build reads the table twice (narrow for the window, wide for the row): cheaper than
+    -- materialising all of it once as a common table
+    {%- set contacts_relation = ref('int_contacts_assembled') %}
 {% endif %}
 
 data_end as (
-    select max(contact_start_ts) as data_end_ts from all_contacts
+    select max(contact_start_ts) as data_end_ts from {{ ref('int_contacts_assembled') }}
+),
+
+-- the window sorts only the followed contacts (inbound, known caller) and only the columns it needs
+followed as (
+    select
+        source_system,
+        contact_id,
+        lead(contact_start_ts) over (
+            partition by {{ fcr_caller_columns() | join(', ') }}
+            order by contact_start_ts, contact_id
+        ) as next_contact_ts
+    from {{ contacts_relation }}
+    where direction = 'inbound' and caller_key is not null
 ),
 
 sequenced as (
     select
         c.*,
         coalesce(q.fcr_window_days, {{ var('default_fcr_window_days') }}) as fcr_window_days,
-        case
-            when c.direction = 'inbound' and c.caller_key is not null
-                then
-                    lead(c.contact_start_ts) over (
-                        partition by
-                            case when c.direction = 'inbound' then c.caller_key end
-                            {%- if var('fcr_same_queue_only') %}, c.first_queue_code{% endif %}
-                        order by c.contact_start_ts, c.contact_id
-                    )
-        end as next_contact_ts
-    from contacts as c
+        f.next_contact_ts
+    from {{ contacts_relation }} as c
     left join queues as q
         on coalesce(c.last_queue_code, c.first_queue_code) = q.queue_code
+    left join followed as f
+        on
+            c.source_system is not distinct from f.source_system
+            and c.contact_id is not distinct from f.contact_id
 ),
 
 windowed as (
