@@ -399,6 +399,11 @@ def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists {t}")
 
 
+# keeps_scan_order per batch shape (raw table, CSV header, zone): the plan does not depend on
+# which files are read, and explaining the validating query costs ~40 ms of binding per batch.
+_order_kept: dict[tuple, bool] = {}
+
+
 def keeps_scan_order(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     """Does the plan of `sql` pass the scan's rows through in order (scans and projections only)?
     A join, aggregate, window or sort in it lets a multi-file read_csv's rows reach _canon out of
@@ -447,7 +452,10 @@ def read_batch(
         if csvs:
             _drop_csv_rejects(con)
             whole = build_sql(csv_scan(csvs), keep, tz)
-            in_one_scan = len(csvs) == 1 or keeps_scan_order(con, whole)
+            shape = (table, tuple(header), tz)
+            if len(csvs) > 1 and shape not in _order_kept:
+                _order_kept[shape] = keeps_scan_order(con, whole)
+            in_one_scan = len(csvs) == 1 or _order_kept[shape]
             if in_one_scan:
                 con.execute(f"create or replace temp table _canon as {whole}")
             if not in_one_scan or _csv_files_scattered(con):
