@@ -14,23 +14,21 @@
 
 with
 
-all_contacts as (
-    select * from {{ ref('int_contacts_repeat_flagged') }}
-),
-
 surveys as (
     select * from {{ ref('stg_surveys__customer_responses') }}
 ),
 
 {% if is_incremental_with(['loaded_at']) %}
+    -- the contacts table is read where it is needed, not as one common table: referenced twice, a
+    -- common table would be materialised whole (every column of every contact) on each new day
     changed_keys as (
         {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
         union
         select
             ac.source_system,
             ac.contact_id
-        from all_contacts as ac
-        inner join surveys as s
+        from {{ ref('int_contacts_repeat_flagged') }} as ac
+        inner join {{ ref('stg_surveys__customer_responses') }} as s
             on ac.contact_id = s.contact_id
         where s.loaded_at > (
             select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
@@ -40,13 +38,13 @@ surveys as (
 
     contacts as (
         select ac.*
-        from all_contacts as ac
+        from {{ ref('int_contacts_repeat_flagged') }} as ac
         inner join changed_keys as ck
             on ac.source_system = ck.source_system and ac.contact_id = ck.contact_id
     ),
 {% else %}
     contacts as (
-        select * from all_contacts
+        select * from {{ ref('int_contacts_repeat_flagged') }}
     ),
 {% endif %}
 
