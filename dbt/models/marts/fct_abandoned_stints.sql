@@ -4,8 +4,8 @@
 -- metadata of every row group (~30 ms at 10M contacts) even when the sort order lets it read two;
 -- on this ~10x smaller table published newest first it reads a handful.
 -- Incremental: a run rebuilds the report dates of stints loaded since the previous run (the same
--- dates fct_queue_stints rebuilt). Counts per date are reconciled with fct_queue_stints by the
--- data test assert_abandoned_stints_match_queue_stints.
+-- dates fct_queue_stints rebuilt; touched_report_dates in macros/incremental.sql). Counts per date
+-- are reconciled with fct_queue_stints by the data test assert_abandoned_stints_match_queue_stints.
 {{
     config(
         materialized='incremental',
@@ -23,12 +23,7 @@ stints as (
 
 {% if is_incremental_with(['loaded_at']) %}
     dates_to_rebuild as (
-        select distinct report_date
-        from stints
-        where loaded_at > (
-            select coalesce(max(prev.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-            from {{ this }} as prev
-        )
+        {{ touched_report_dates(ref('fct_queue_stints')) }}
     ),
 {% endif %}
 
