@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -355,8 +356,10 @@ class BatchFile:
     source_file: str
     header: list[str]
     is_parquet: bool
-    table: str  # contact_segments | agent_states
+    table: str  # contact_segments | agent_states, or a mapped kind's raw table
     counts: Counts = field(default_factory=lambda: Counts(source=""))
+    mapping: Any = None  # a mapped export's Mapping (readers.mapped_sql); None: canonical
+    line_count: int = 0  # CSV lines, the last one counted even without a final newline
 
 
 def batch_header(path: Path) -> tuple[str, list[str], bool] | None:
@@ -412,14 +415,114 @@ def keeps_scan_order(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     return re.search(r"join|aggregate|window|order|top_n|union|distinct", plan, re.IGNORECASE) is None
 
 
-def _csv_files_scattered(con: duckdb.DuckDBPyConnection) -> bool:
-    """Does any CSV file's rows in _canon not occupy one unbroken run of rowids?"""
+def _csv_files_scattered(con: duckdb.DuckDBPyConnection, stage: str = "_canon") -> bool:
+    """Does any CSV file's rows in `stage` not occupy one unbroken run of rowids?"""
     return bool(
         con.execute(
-            """select count(*) from (select _path from _canon where _line is null group by _path
+            f"""select count(*) from (select _path from {stage} where _line is null group by _path
                having max(rowid) - min(rowid) + 1 <> count(*))"""
         ).fetchone()[0]
     )
+
+
+def csv_batch_scan(part: list[BatchFile], header: list[str], exprs: list[str]) -> str:
+    """A select of `exprs` (over the header's columns, all text), `_path` and a null `_line` from
+    one read_csv over the files of `part`, rejecting (into _csv_rejects) any malformed line."""
+    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
+    return f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
+            from read_csv([{", ".join(_quote(f.path) for f in part)}], auto_detect=false, header=true,
+                 delim=',', quote='"', escape='"', columns={{{cols}}}, strict_mode=true,
+                 null_padding=false, ignore_errors=true, store_rejects=true,
+                 rejects_table='_csv_rejects', rejects_scan='_csv_reject_scans', filename=true)"""
+
+
+def stage_csv_batch(
+    con: duckdb.DuckDBPyConnection, stage: str, csvs: list[BatchFile], scan, build, shape: tuple
+) -> None:
+    """Create temp table `stage` as build(scan(files)) with each CSV file's rows one unbroken run
+    of rowids in file order (a row's line is its offset in that run). Raises BatchFallback when
+    a line is malformed (the per-file path quarantines or rejects it)."""
+    _drop_csv_rejects(con)
+    whole = build(scan(csvs))
+    if len(csvs) > 1 and shape not in _order_kept:
+        _order_kept[shape] = keeps_scan_order(con, whole)
+    in_one_scan = len(csvs) == 1 or _order_kept[shape]
+    if in_one_scan:
+        con.execute(f"create or replace temp table {stage} as {whole}")
+    if not in_one_scan or _csv_files_scattered(con, stage):
+        # A CSV row's line is its rowid's offset within its file, which needs each file's rows
+        # contiguous and in order. One read_csv over many files keeps them so when the plan only
+        # scans and projects (keeps_scan_order; a join once broke it, found in a 31-file batch);
+        # checked after the fact too. Otherwise scan the files one by one (a statement per
+        # file: about twice the CPU, hence only then).
+        _drop_csv_rejects(con)
+        con.execute(f"create or replace temp table {stage} as {build(scan(csvs[:1]))}")
+        for f in csvs[1:]:
+            con.execute(f"insert into {stage} {build(scan([f]))}")
+    if con.execute("select count(*) from _csv_rejects").fetchone()[0]:
+        raise BatchFallback("malformed lines")
+
+
+def number_batch_rows(con: duckdb.DuckDBPyConnection, stage: str, files: list) -> tuple[str, str]:
+    """Temp tables _batch_files (the batch's files in load order) and _file_start (each file's
+    first rowid in `stage`); returns (source_line expression, join clause) for a select over
+    `stage` aliased s: a CSV row's line is its offset from its file's first rowid + 2 (header),
+    a row with its own `_line` (Parquet, .xlsx) keeps it."""
+    con.execute(
+        "create or replace temp table _batch_files (_path varchar, _file integer, source_file varchar)"
+    )
+    con.executemany(
+        "insert into _batch_files values (?, ?, ?)",
+        [(str(f.path), i, f.source_file) for i, f in enumerate(files)],
+    )
+    got = {r[0] for r in con.execute(f"select distinct _path from {stage}").fetchall()}
+    if not got <= {str(f.path) for f in files}:  # DuckDB spelled a path differently: lineage lost
+        raise BatchFallback("file names differ")
+    # Each CSV file's rows are one unbroken run of rowids, so a row's line is its offset from its
+    # file's first rowid; a join to that per-file minimum, not a window over every row (which
+    # carried every column through a partition: ~half of this statement's CPU).
+    con.execute(
+        f"""create or replace temp table _file_start as
+           select _path, min(rowid) as first_rowid from {stage} group by _path"""
+    )
+    return (
+        "coalesce(s._line, s.rowid - fs.first_rowid + 2)",
+        "join _batch_files b on b._path = s._path join _file_start fs on fs._path = s._path",
+    )
+
+
+def finish_batch(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, files: list, loaded_at, final: str = "_final"
+) -> None:
+    """Quarantine the rows of `final` that carry a reason, insert the first of each new key (in
+    load order) into raw.`table`, and fill each file's Counts from `final` (columns _file,
+    source_file, source_line, reject_reason, raw_record and the raw columns)."""
+    from ingestion.loader import insert_new_rows
+
+    con.execute(
+        f"""insert into raw.quarantine
+           select ?, source_file, source_line, reject_reason, raw_record, ? from {final}
+           where reject_reason is not null""",
+        [source, loaded_at],
+    )
+    loaded = insert_new_rows(con, table, final, order_by="_file, source_line", loaded_at=loaded_at)
+    per_file = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"""select f._file, count(s._file), count(s._file) filter (where s.reject_reason is not null)
+               from _batch_files f left join {final} s on s._file = f._file group by f._file"""
+        ).fetchall()
+    }
+    for i, f in enumerate(files):
+        read_rows, quarantined = per_file.get(i, (0, 0))
+        n_loaded = loaded.get(f.source_file, 0)
+        c = f.counts
+        c.source = source
+        c.rows_read, c.rows_quarantined, c.rows_loaded = read_rows, quarantined, n_loaded
+        c.rows_duplicate = read_rows - quarantined - n_loaded
+        c.add_table(table, n_loaded)
+    for t in (final, "_batch_files", "_file_start", "_csv_rejects", "_csv_reject_scans"):
+        con.execute(f"drop table if exists {t}")
 
 
 def read_batch(
@@ -435,41 +538,20 @@ def read_batch(
     csvs = [f for f in files if not f.is_parquet]
     parquets = [f for f in files if f.is_parquet]
     header = csvs[0].header if csvs else []
-    cols = ", ".join(f"'{h}': 'VARCHAR'" for h in header)
     exprs = [f'"{c}"' if c in header else f"null::varchar as {c}" for c in wanted]
-
-    def csv_scan(part: list[BatchFile]) -> str:
-        return f"""select {", ".join(exprs)}, filename as _path, null::bigint as _line
-                from read_csv([{", ".join(_quote(f.path) for f in part)}], auto_detect=false, header=true,
-                     delim=',', quote='"', escape='"', columns={{{cols}}}, strict_mode=true,
-                     null_padding=false, ignore_errors=true, store_rejects=true,
-                     rejects_table='_csv_rejects', rejects_scan='_csv_reject_scans', filename=true)"""
-
     keep = ", _path, _line"
     tz = source_time_zone(table)
     con.execute(f"set TimeZone = '{tz}'")
     try:
         if csvs:
-            _drop_csv_rejects(con)
-            whole = build_sql(csv_scan(csvs), keep, tz)
-            shape = (table, tuple(header), tz)
-            if len(csvs) > 1 and shape not in _order_kept:
-                _order_kept[shape] = keeps_scan_order(con, whole)
-            in_one_scan = len(csvs) == 1 or _order_kept[shape]
-            if in_one_scan:
-                con.execute(f"create or replace temp table _canon as {whole}")
-            if not in_one_scan or _csv_files_scattered(con):
-                # A CSV row's line is its rowid's offset within its file, which needs each file's
-                # rows contiguous and in order. One read_csv over many files keeps them so when the
-                # plan only scans and projects (keeps_scan_order; a join once broke it, found in a
-                # 31-file batch); checked after the fact too. Otherwise scan the files one by one
-                # (a statement per file: about twice the CPU, hence only then).
-                _drop_csv_rejects(con)
-                con.execute(
-                    f"create or replace temp table _canon as {build_sql(csv_scan(csvs[:1]), keep, tz)}"
-                )
-                for f in csvs[1:]:
-                    con.execute(f"insert into _canon {build_sql(csv_scan([f]), keep, tz)}")
+            stage_csv_batch(
+                con,
+                "_canon",
+                csvs,
+                lambda part: csv_batch_scan(part, header, exprs),
+                lambda source: build_sql(source, keep, tz),
+                (table, tuple(header), tz),
+            )
         if parquets:
             # After the CSVs (not in a union with them), so the CSV files' rowid runs stay unbroken.
             present = set().union(*(f.header for f in parquets))
@@ -488,29 +570,7 @@ def read_batch(
             con.execute("set TimeZone = 'UTC'")
         except duckdb.Error:
             pass
-    if csvs and con.execute("select count(*) from _csv_rejects").fetchone()[0]:
-        raise BatchFallback("malformed lines")
-    # The batch's files in load order; a CSV row's line = its position in its file + 2 (header).
-    con.execute(
-        "create or replace temp table _batch_files (_path varchar, _file integer, source_file varchar)"
-    )
-    con.executemany(
-        "insert into _batch_files values (?, ?, ?)",
-        [(str(f.path), i, f.source_file) for i, f in enumerate(files)],
-    )
-    got = {r[0] for r in con.execute("select distinct _path from _canon").fetchall()}
-    known = {str(f.path) for f in files}
-    if not got <= known:  # DuckDB spelled a path differently: per-file lineage would be lost
-        raise BatchFallback("file names differ")
-    # Each CSV file's rows are one unbroken run of rowids (checked above), so a row's line is its
-    # offset from its file's first rowid; a join to that per-file minimum, not a window over every
-    # row (which carried every column through a partition: ~half of this statement's CPU).
-    con.execute(
-        """create or replace temp table _file_start as
-           select _path, min(rowid) as first_rowid from _canon group by _path"""
-    )
-    line = "coalesce(s._line, s.rowid - fs.first_rowid + 2)"
-    file_join = "join _batch_files b on b._path = s._path join _file_start fs on fs._path = s._path"
+    line, file_join = number_batch_rows(con, "_canon", files)
     if is_segments:
         pseudonymiser.map_table(
             con, "select caller_number from _canon where reject_reason is null", "_caller_map"
@@ -534,32 +594,9 @@ def read_batch(
                 select s.* exclude (_path, _line), {line} as source_line, b._file, b.source_file
                 from _canon s {file_join}"""
         )
-    con.execute(
-        """insert into raw.quarantine
-           select ?, source_file, source_line, reject_reason, raw_record, ? from _final
-           where reject_reason is not null""",
-        [table, loaded_at],
-    )
-    from ingestion.loader import insert_new_rows
-
-    loaded = insert_new_rows(con, table, "_final", order_by="_file, source_line", loaded_at=loaded_at)
-    per_file = {
-        r[0]: r[1:]
-        for r in con.execute(
-            """select f._file, count(s._file), count(s._file) filter (where s.reject_reason is not null)
-               from _batch_files f left join _final s on s._file = f._file group by f._file"""
-        ).fetchall()
-    }
-    for i, f in enumerate(files):
-        read_rows, quarantined = per_file.get(i, (0, 0))
-        n_loaded = loaded.get(f.source_file, 0)
-        c = f.counts
-        c.source = table
-        c.rows_read, c.rows_quarantined, c.rows_loaded = read_rows, quarantined, n_loaded
-        c.rows_duplicate = read_rows - quarantined - n_loaded
-        c.add_table(table, n_loaded)
+    finish_batch(con, table, table, files, loaded_at)
+    for f in files:
         extra = sorted(set(f.header) - set(wanted) - {"caller_key"})
         if extra:
-            c.notes.append(f"ignored columns {extra}")
-    for t in ("_final", "_canon", "_batch_files", "_file_start", "_csv_rejects", "_csv_reject_scans"):
-        con.execute(f"drop table if exists {t}")
+            f.counts.notes.append(f"ignored columns {extra}")
+    con.execute("drop table if exists _canon")
