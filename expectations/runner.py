@@ -156,13 +156,24 @@ def _arrow(con, sql: str, params: list | None = None) -> pa.Table:
 
 
 def volume_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pa.Table:
-    """Rows per local day against the median of the same weekday in the preceding weeks."""
+    """Rows per local day against the median of the same weekday in the preceding weeks.
+
+    The last local day of a series is not judged when it is only the tail of daily exports cut
+    the day before: every file with rows on it has its strictly busiest local day on the day
+    before (night shifts that started on the last exported day and ended after midnight). A day a
+    file of its own delivers, even a truncated one, is judged; a stopped feed has no later day to
+    judge and is the freshness check's to catch.
+    """
     table, ts = params["table"], params["ts_column"]
     tz = params.get("time_zone", "Asia/Shanghai")
     weeks = int(params.get("history_weeks", 4))
     min_weeks = int(params.get("min_history_weeks", 2))
     series = params.get("series_column")
     grp = _q(series) if series else "'all'"
+    schema, _, name = table.partition(".")
+    file_col = params.get("file_column", "source_file")
+    has_file = file_col in {c for c, _ in _columns(con, schema, name)}
+    file_expr = f"cast({_q(file_col)} as varchar)" if has_file else "cast(null as varchar)"
     # Only the days that received new rows in this run are judged: an old anomaly must not
     # alert (or block) again on every later build.
     judged = "true"
@@ -201,10 +212,37 @@ def volume_frame(con, params: dict, since: datetime | None, window_start: date |
     sql = f"""
         with ev as (
             select cast({grp} as varchar) as series,
-                   cast(timezone('{tz}', timezone('UTC', {_q(ts)})) as date) as day
+                   cast(timezone('{tz}', timezone('UTC', {_q(ts)})) as date) as day,
+                   {file_expr} as file
             from {table} where {_q(ts)} is not null and {recent}
         ),
-        daily as (select series, day, count(*) as n from ev group by all),
+        daily_files as (select series, day, file, count(*) as n from ev group by all),
+        daily as (select series, day, cast(sum(n) as bigint) as n from daily_files group by all),
+        last_day as (select series, max(day) as day from daily group by series),
+        -- per file holding rows of the series' last day: is the day before it the file's
+        -- strictly busiest day (a daily export cut on that day, spilling past midnight)?
+        last_files as (
+            select distinct f.series, f.file from daily_files as f inner join last_day as l using (series, day)
+        ),
+        file_shape as (
+            select f.series, f.file,
+                   coalesce(max(f.n) filter (where f.day = l.day - 1), 0) as n_day_before_last,
+                   coalesce(max(f.n) filter (where f.day <> l.day - 1), 0) as n_other_days
+            from daily_files as f
+            inner join last_files as lf on lf.series = f.series and lf.file = f.file
+            inner join last_day as l on l.series = f.series
+            group by all
+        ),
+        -- the last day is only the tail past the data's end when every row of it comes from such
+        -- files (rows without a file never make it a tail)
+        tail as (
+            select l.series, l.day
+            from last_day as l
+            inner join daily_files as f using (series, day)
+            left join file_shape as s on s.series = f.series and s.file = f.file
+            group by all
+            having bool_and(f.file is not null and s.n_day_before_last > s.n_other_days)
+        ),
         bounds as (select series, {lo} as lo, max(day) as hi from daily group by series),
         spine as (
             select series, cast(unnest(generate_series(lo, hi, interval 1 day)) as date) as day
@@ -226,6 +264,7 @@ def volume_frame(con, params: dict, since: datetime | None, window_start: date |
                n / nullif(hist_median, 0) as ratio_to_same_weekday
         from hist
         where hist_weeks >= {min_weeks} and {judged}
+          and not exists (select 1 from tail as t where t.series = hist.series and t.day = hist.day)
         order by series, day
     """
     return _arrow(con, sql, args)

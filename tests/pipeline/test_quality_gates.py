@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from warehouse_factory import execute
+from warehouse_factory import START, execute
 
 from expectations import runner
 
@@ -159,3 +160,70 @@ def test_phone_scan_frame_flags_numbers_not_ids_dates_or_hmac_keys(tmp_path):
     # a UUID, an Asterisk uniqueid, an HMAC key, a timestamp and a letter-prefixed id are not numbers;
     # a bare 11-digit id and a formatted London number are
     assert found == {"contact_id": 1, "caller_key": 0, "note": 1, "other": 0}
+
+
+def _daily_agent_state_files(instance, last_file_rows: str) -> None:
+    """Agent states as daily exports: file D holds 10 state rows on local day D (UTC+8) and 2 on
+    the evening before; then `last_file_rows` adds what the data's end brings."""
+    execute(
+        instance.warehouse,
+        f"""
+        delete from raw.agent_states;
+        insert into raw.agent_states
+        select 'canonical', 'a01', 'available', null, ts, ts + interval 5 minute,
+               'landing/agent_states/agent_states_' || strftime(file_day, '%Y-%m-%d') || '.csv', 2,
+               timestamp '2099-01-01'
+        from (
+            select d as file_day, d + interval 2 hour + i * interval 20 minute as ts
+            from range(date '{START}', date '{START + timedelta(days=21)}', interval 1 day) as r(d),
+                 range(10) as s(i)
+            union all
+            select d, d - interval 9 hour + i * interval 30 minute
+            from range(date '{START}', date '{START + timedelta(days=21)}', interval 1 day) as r(d),
+                 range(2) as s(i)
+        );
+        {last_file_rows}
+        """,
+    )
+
+
+def test_volume_does_not_judge_the_night_shift_tail_past_the_data_end(instance):
+    last = START + timedelta(days=20)
+    # night shifts that started on the last exported day end after local midnight: 1 row there,
+    # in the last day's file (0.1 of a usual day)
+    _daily_agent_state_files(
+        instance,
+        f"""
+        insert into raw.agent_states values ('canonical', 'a01', 'logged_in', null,
+          timestamp '{last} 16:30', timestamp '{last} 22:00',
+          'landing/agent_states/agent_states_{last}.csv', 99, timestamp '2099-01-01');
+        """,
+    )
+    params = next(s for s in runner.load_suites() if s["name"] == "volume_agent_states")["meta"]["params"]
+    con = duckdb.connect(str(instance.warehouse), read_only=True)
+    judged = runner.volume_frame(con, params, datetime(2098, 1, 1)).to_pylist()
+    con.close()
+    days = [r["day"] for r in judged]
+    assert last + timedelta(days=1) not in days  # the tail day
+    assert days[-1] == last and judged[-1]["row_count"] == 10  # the last exported day is judged
+    report = runner.run_suites(instance.warehouse, "tail", since=datetime(2098, 1, 1), layers={"raw"})
+    assert "volume_agent_states.volume_vs_same_weekday" not in _failed(report)
+
+
+def test_volume_judges_a_short_last_day_its_own_file_delivered(instance):
+    """The same single row, but in a file of its own: a feed that delivered a day with almost
+    nothing (or a stopped feed's partial day) still warns."""
+    last = START + timedelta(days=20)
+    nxt = last + timedelta(days=1)
+    _daily_agent_state_files(
+        instance,
+        f"""
+        insert into raw.agent_states values ('canonical', 'a01', 'logged_in', null,
+          timestamp '{last} 16:30', timestamp '{last} 22:00',
+          'landing/agent_states/agent_states_{nxt}.csv', 2, timestamp '2099-01-01');
+        """,
+    )
+    report = runner.run_suites(instance.warehouse, "short", since=datetime(2098, 1, 1), layers={"raw"})
+    vol = _failed(report)["volume_agent_states.volume_vs_same_weekday"]
+    assert vol.severity == "warn" and vol.unexpected_count == 1
+    assert [i["day"] for i in vol.failing_items] == [str(nxt)]
