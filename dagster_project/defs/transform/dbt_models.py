@@ -37,8 +37,16 @@ def _ensure_manifest(project: DbtProject) -> Path:
     return project.manifest_path
 
 
+class LayerTranslator(DagsterDbtTranslator):
+    """Groups each dbt node by the warehouse layer (schema) it builds into, so the lineage reads
+    ingestion -> staging -> intermediate -> marts -> publish instead of one 'default' group."""
+
+    def get_group_name(self, dbt_resource_props):
+        return dbt_resource_props.get("schema") or super().get_group_name(dbt_resource_props)
+
+
 # dbt tests with severity error fail the dbt step (so the run fails); they also show as checks.
-translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+translator = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
 @dbt_assets(
