@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +155,9 @@ def _arrow(con, sql: str, params: list | None = None) -> pa.Table:
         cur.close()
 
 
-def volume_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pa.Table:
+def volume_frame(
+    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
+) -> pa.Table:
     """Rows per local day against the median of the same weekday in the preceding weeks.
 
     The last local day of a series is not judged when it is only the tail of daily exports cut
@@ -270,7 +272,9 @@ def volume_frame(con, params: dict, since: datetime | None, window_start: date |
     return _arrow(con, sql, args)
 
 
-def freshness_frame(con, params: dict, since: datetime | None, window_start: date | None = None) -> pa.Table:
+def freshness_frame(
+    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
+) -> pa.Table:
     """Per source: newest event, and how far it lags the newest source (a feed that stopped)."""
     parts = []
     for source in params["sources"]:
@@ -301,9 +305,15 @@ def freshness_frame(con, params: dict, since: datetime | None, window_start: dat
 
 
 def published_pii_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None
+    con,
+    params: dict,
+    since: datetime | None,
+    window_start: date | None = None,
+    whole_tables: frozenset[str] = frozenset(),
 ) -> pa.Table:
-    """One row per text column of every published table: values that look like a phone number."""
+    """One row per text column of every published table: values that look like a phone number.
+
+    A dated table is scanned from `window_start` on, unless it is one of `whole_tables`."""
     schema = params.get("schema", "marts")
     exempt = params.get("exempt_values") or {}  # column name -> full-value pattern that is allowed
     rows = []
@@ -326,7 +336,11 @@ def published_pii_frame(
             continue
         # a dated table is scanned on the report dates this run judges; others whole
         where, args = "", []
-        if window_start is not None and window_col in {c for c, _ in columns}:
+        if (
+            window_start is not None
+            and window_col in {c for c, _ in columns}
+            and f"{schema}.{table}" not in whole_tables
+        ):
             where, args = f" where {_q(window_col)} >= ?", [window_start]
         selects = []
         for col in text_cols:
@@ -362,7 +376,7 @@ def published_pii_frame(
 
 
 def stress_cells_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None
+    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
 ) -> pa.Table:
     """Published (non-suppressed) cells of every stress mart, with their respondent count."""
     schema = params.get("schema", "marts")
@@ -403,6 +417,7 @@ def read_frame(
     *,
     columns: list[str] | None = None,
     window_start: date | None = None,
+    whole_tables: frozenset[str] = frozenset(),
 ) -> tuple[str, pa.Table | pd.DataFrame | None]:
     """(what was read, frame); frame None when the table does not exist.
 
@@ -411,7 +426,8 @@ def read_frame(
     """
     if "frame" in meta:
         gen = FRAMES[meta["frame"]]
-        return meta.get("target", meta["frame"]), gen(con, meta.get("params") or {}, since, window_start)
+        params = meta.get("params") or {}
+        return meta.get("target", meta["frame"]), gen(con, params, since, window_start, whole_tables)
     target = meta.get("table") or meta.get("target", "query")
     tables = [meta["table"]] if "table" in meta else meta.get("requires") or []
     if not all(_table_exists(con, t) for t in tables):
@@ -706,22 +722,81 @@ def raw_judged_since(con, since: datetime | None, suite_names: list[str]) -> dat
     return since if mark is None else min(since, mark)
 
 
+def dbt_lineage(manifest: Path, built_since: datetime | None = None) -> dict[str, frozenset[str]] | None:
+    """Upstream dbt sources of every model, as `schema.name` relations, from a dbt manifest.
+
+    None when the manifest is missing, unreadable, or older than ``built_since`` (not written by
+    this run's dbt: a model may have gained a source since): callers then assume every source
+    feeds every table.
+    """
+    try:
+        written = datetime.fromtimestamp(manifest.stat().st_mtime, UTC).replace(tzinfo=None)
+        if built_since is not None and written < built_since:  # both naive UTC
+            return None
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sources = {
+        k: f"{v['schema']}.{v.get('identifier') or v['name']}" for k, v in doc.get("sources", {}).items()
+    }
+    parents = {k: (v.get("depends_on") or {}).get("nodes", []) for k, v in doc.get("nodes", {}).items()}
+    upstream: dict[str, frozenset[str]] = {}
+
+    def sources_of(node: str) -> frozenset[str]:
+        if node in sources:
+            return frozenset([sources[node]])
+        if node not in upstream:
+            upstream[node] = frozenset()  # a cycle cannot occur in dbt; guards the recursion anyway
+            upstream[node] = frozenset(s for p in parents.get(node, []) for s in sources_of(p))
+        return upstream[node]
+
+    lineage = {}
+    for key, node in doc.get("nodes", {}).items():
+        if node.get("resource_type") in ("model", "seed", "snapshot"):
+            lineage[f"{node['schema']}.{node.get('alias') or node['name']}"] = sources_of(key)
+    return lineage
+
+
+def default_manifest(warehouse: Path) -> Path | None:
+    """The manifest `callcenter build`'s dbt step writes for the instance holding `warehouse`."""
+    from callcenter.config import Paths
+    from callcenter.pipeline import dbt_paths
+
+    paths = Paths(warehouse.parent.parent)
+    return dbt_paths(paths)[0] / "manifest.json" if paths.warehouse == warehouse else None
+
+
 def marts_window_start(con, config: dict, since: datetime | None, suite_names: list[str]) -> date | None:
-    """First report date the mart checks of this run judge; None: every date.
+    """First report date the mart checks of this run judge; None: every date (no lineage known:
+    a loaded roster makes every mart judged on every date). See `marts_window`."""
+    return marts_window(con, config, since, suite_names)[0]
+
+
+def marts_window(
+    con,
+    config: dict,
+    since: datetime | None,
+    suite_names: list[str],
+    lineage: dict[str, frozenset[str]] | None = None,
+) -> tuple[date | None, frozenset[str]]:
+    """(first report date the mart checks of this run judge, None: every date; the tables judged
+    on every date whatever that start).
 
     Marts are judged on the report dates that raw rows loaded after the last clean mart check
     can have changed (the dates they fall on, less a look-back for rolling metrics like FCR),
     so the cost of a new day does not grow with history, and a rerun after a failed check judges
-    the failed rows again. Every date when no start is given (a full check), when no clean check
-    is recorded, or when a source that rewrites every date (the roster) was loaded.
+    the failed rows again. Every date when no start is given (a full check) or when no clean check
+    is recorded. A loaded source that rewrites every date (the roster) makes the tables built from
+    it (dbt `lineage`) judged on every date; every table when the lineage is not known.
     """
     inc = config.get("incremental") or {}
     if since is None or not inc:
-        return None
+        return None, frozenset()
     # a run whose dbt build failed judged marts that lacked its rows: not a clean mark
     mark = last_clean_check(con, suite_names, also_blocking=("dbt",))
     if mark is None:
-        return None
+        return None, frozenset()
+    whole: set[str] = set()
     for table in inc.get("whole_history_sources") or []:
         if (
             _table_exists(con, table)
@@ -729,7 +804,9 @@ def marts_window_start(con, config: dict, since: datetime | None, suite_names: l
                 f"select count(*) from (select 1 from {table} where loaded_at > ? limit 1)", [mark]
             ).fetchone()[0]
         ):
-            return None
+            if lineage is None:
+                return None, frozenset()
+            whole |= {rel for rel, sources in lineage.items() if table in sources}
     earliest = []
     for query in inc.get("earliest_touched") or []:
         try:
@@ -739,9 +816,10 @@ def marts_window_start(con, config: dict, since: datetime | None, suite_names: l
         if value is not None:
             earliest.append(value.date() if isinstance(value, datetime) else value)
     if not earliest:
-        return date.max  # nothing loaded since the last clean check: no mart row can have changed
+        # nothing loaded since the last clean check: no mart row can have changed
+        return date.max, frozenset(whole)
     # local report dates lie within a day of UTC dates
-    return min(earliest) - timedelta(days=int(inc.get("lookback_days", 8)) + 1)
+    return min(earliest) - timedelta(days=int(inc.get("lookback_days", 8)) + 1), frozenset(whole)
 
 
 def suite_scope(meta: dict, since: datetime | None, window_start: date | None) -> tuple[Predicate, Predicate]:
@@ -903,13 +981,16 @@ def run_suites(
     suites_dir: Path = SUITES_DIR,
     layers: set[str] | None = None,
     pushdown: bool = True,
+    manifest: Path | None = None,
 ) -> QualityReport:
     """Validate every suite; returns one CheckResult per expectation (plus table-missing checks).
 
     ``since``: start of the run that loaded new raw rows. Raw suites then judge the rows loaded
     since; mart suites the report dates those rows can have changed (`marts_window_start`).
     None: every row of every table. ``pushdown=False`` hands GX every judged row (the reference
-    the preselection is tested against).
+    the preselection is tested against). ``manifest``: the dbt manifest naming which marts a
+    loaded roster can change (default: the one this instance's dbt build wrote, if written since
+    ``since``; without one, a loaded roster makes every mart judged on every date).
     """
     config = load_config(config_path)
     required = set(config.get("required_tables") or [])
@@ -930,9 +1011,17 @@ def run_suites(
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     try:
         mart_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "marts"]
-        window_start = marts_window_start(con, config, since, mart_suites) if mart_suites else None
+        window_start, whole = None, frozenset()
+        if mart_suites:
+            manifest = manifest or default_manifest(Path(warehouse))
+            lineage = dbt_lineage(manifest, built_since=since) if manifest and since else None
+            window_start, whole = marts_window(con, config, since, mart_suites, lineage)
         if window_start is not None:
-            log.info("mart checks judge report dates from %s", window_start)
+            log.info(
+                "mart checks judge report dates from %s%s",
+                window_start,
+                f"; every date of {', '.join(sorted(whole))}" if whole else "",
+            )
         raw_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "raw"]
         raw_since = raw_judged_since(con, since, raw_suites)
         for spec in suites:
@@ -946,8 +1035,10 @@ def run_suites(
                 exp["severity"] = "critical" if sev == BLOCK else "warning"
                 expectations.append(exp)
             by_check = {e["meta"]["check"]: e for e in expectations}
+            tables = {meta.get("table")} | set(meta.get("requires") or [])
+            suite_window = None if tables & whole else window_start
             validated = _validate_suite(
-                con, validators, name, meta, expectations, by_check, raw_since, window_start, pushdown
+                con, validators, name, meta, expectations, by_check, raw_since, suite_window, pushdown, whole
             )
             if validated is None:
                 target = meta.get("table") or meta.get("target", "query")
@@ -1027,7 +1118,9 @@ def _failing_items_sql(
     return [dict(zip(keys, map(str, row), strict=True)) for row in cur.fetchall()]
 
 
-def _validate_suite(con, validators, name, meta, expectations, by_check, since, window_start, pushdown=True):
+def _validate_suite(
+    con, validators, name, meta, expectations, by_check, since, window_start, pushdown=True, whole=frozenset()
+):
     """(target, rows judged, outcome per check), or None when the suite's table does not exist.
 
     ``validators()`` gives the GX validator, created (GX imported) only when a suite needs it.
@@ -1035,7 +1128,7 @@ def _validate_suite(con, validators, name, meta, expectations, by_check, since, 
     outcomes: dict[str, _Outcome] = {}
     derived = None
     if "frame" in meta:  # small derived frames: judged in DuckDB the same way, from a view on them
-        target, derived = read_frame(con, meta, since, window_start=window_start)
+        target, derived = read_frame(con, meta, since, window_start=window_start, whole_tables=whole)
         con = con.cursor()  # a fresh cursor: duckdb 2.0 refuses work while a result is unfinished
         con.register(DERIVED_VIEW, derived)
         source, (scope, universe) = DERIVED_VIEW, (Predicate("true"), Predicate("true"))

@@ -311,3 +311,82 @@ def test_warnings_duckdb_counts_exactly_are_reported_without_gx(instance, monkey
         START + timedelta(days=20)
     )
     assert warned["source_freshness.not_behind_other_sources"].failing_items[0]["source"] == "agent_states"
+
+
+def _manifest(path, lineage: dict[str, list[str]]) -> None:
+    """A dbt manifest (the fields `dbt_lineage` reads): each mart built from a model reading raw
+    sources, as dbt writes them."""
+    sources = {
+        f"source.callcenter.raw.{t}": {"schema": "raw", "name": t, "identifier": t}
+        for t in {s.split(".")[1] for srcs in lineage.values() for s in srcs}
+    }
+    nodes = {}
+    for mart, srcs in lineage.items():
+        name = mart.split(".")[1]
+        nodes[f"model.callcenter.int_{name}"] = {
+            "resource_type": "model", "schema": "intermediate", "name": f"int_{name}", "alias": f"int_{name}",
+            "depends_on": {"nodes": [f"source.callcenter.{s}" for s in srcs]},
+        }  # fmt: skip
+        nodes[f"model.callcenter.{name}"] = {
+            "resource_type": "model", "schema": "marts", "name": name, "alias": name,
+            "depends_on": {"nodes": [f"model.callcenter.int_{name}"]},
+        }  # fmt: skip
+    path.write_text(__import__("json").dumps({"nodes": nodes, "sources": sources}))
+
+
+def test_a_roster_export_judges_every_date_of_the_marts_built_from_it_only(instance, tmp_path):
+    """The roster rewrites names/teams on every date of the marts built from it (dbt lineage):
+    those are judged whole, the others on the new day's window, as on a day without roster."""
+    _record_clean_check(instance, AFTER_LOAD)
+    last_day = START + timedelta(days=20)
+    new_rows = AFTER_LOAD + timedelta(hours=1)
+    execute(
+        instance.warehouse,
+        f"""
+        update raw.contact_segments set loaded_at = timestamp '{new_rows}'
+          where cast(queue_entry_ts as date) = date '{last_day}';
+        insert into raw.roster values ('a01', 'Agent One', 'team_b', 'sup1', 'sha', 'presales', 'full_time',
+          date '2025-01-01', null, date '{last_day}', 'landing/roster/roster.xlsx', 2, timestamp '{new_rows}');
+        -- old faults: a daily roll-up built from the roster, and a fact table that is not
+        update marts.agg_queue_daily set wait_answered_s = -1 where report_date = date '{START + timedelta(days=1)}';
+        update marts.fct_contacts set csat = 9 where report_date = date '{START + timedelta(days=1)}';
+        """,
+    )
+    manifest = tmp_path / "manifest.json"
+    _manifest(
+        manifest,
+        {
+            "marts.agg_queue_daily": ["raw.contact_segments", "raw.roster"],
+            "marts.fct_contacts": ["raw.contact_segments"],
+        },
+    )
+    build_start = AFTER_LOAD + timedelta(minutes=30)
+    suites = ["marts_fct_contacts", "marts_agg_queue_daily"]
+    con = duckdb.connect(str(instance.warehouse), read_only=True)
+    lineage = runner.dbt_lineage(manifest, built_since=build_start)
+    assert lineage["marts.agg_queue_daily"] == {"raw.contact_segments", "raw.roster"}
+    window, whole = runner.marts_window(con, runner.load_config(), build_start, suites, lineage)
+    assert window == last_day - timedelta(days=9)
+    assert {t for t in whole if t.startswith("marts.")} == {"marts.agg_queue_daily"}
+    # without a lineage (no manifest, or one older than the build): every mart on every date
+    assert runner.marts_window(con, runner.load_config(), build_start, suites) == (None, frozenset())
+    assert runner.dbt_lineage(manifest, built_since=datetime.now() + timedelta(days=1)) is None
+    assert runner.dbt_lineage(tmp_path / "missing.json") is None
+    judged, contacts, daily = con.execute(
+        "select count(*) filter (where report_date >= ?), count(*), (select count(*) from marts.agg_queue_daily) "
+        "from marts.fct_contacts",
+        [window],
+    ).fetchone()
+    con.close()
+    narrow = _summary(runner.run_suites(instance.warehouse, "roster", since=build_start, manifest=manifest))
+    wide = _summary(runner.run_suites(instance.warehouse, "roster", since=build_start))
+    # the roster-fed roll-up is judged whole either way: its old fault is caught
+    assert narrow["marts_agg_queue_daily.wait_answered_s_in_range"][:3] == (False, 1, daily)
+    assert (
+        narrow["marts_agg_queue_daily.wait_answered_s_in_range"]
+        == wide["marts_agg_queue_daily.wait_answered_s_in_range"]
+    )
+    # the fact table the roster does not feed: the new day's window, its old date not judged again
+    assert narrow["marts_fct_contacts.csat_in_range"][:3] == (True, 0, judged)
+    assert wide["marts_fct_contacts.csat_in_range"][:3] == (False, 12, contacts)
+    assert judged < contacts
