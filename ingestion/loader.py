@@ -112,27 +112,43 @@ def stage_rows(
     con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]
 ) -> int:
     """Create temp table `name` with `columns` from Python tuples (for readers that parse in Python)."""
-    global _rows_staged
     rows = list(rows)
-    _rows_staged += len(rows)
-    if _rows_staged <= LIST_STAGE_MAX_ROWS and "pandas" not in sys.modules:
-        _stage_as_lists(con, name, columns, rows)
-    else:
-        _stage_as_arrow(con, name, columns, rows)
+    stage_columns(con, name, columns, _by_column(columns, rows))
     return len(rows)
 
 
+def stage_columns(
+    con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[tuple[str, str]], values: dict[str, list]
+) -> None:
+    """Create temp table `name` with `columns` from one Python list per column (equal lengths)."""
+    global _rows_staged
+    _rows_staged += len(values[columns[0][0]]) if columns else 0
+    if _rows_staged <= LIST_STAGE_MAX_ROWS and "pandas" not in sys.modules:
+        _stage_lists(con, name, columns, values)
+    else:
+        _stage_arrow(con, name, columns, values)
+
+
+def _by_column(columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> dict[str, list]:
+    return {col: [r[i] for r in rows] for i, (col, _) in enumerate(columns)}
+
+
 def _stage_as_lists(con, name: str, columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> None:
-    # unnest() of several lists in one select zips them: row i takes element i of each.
-    select = ", ".join(f'unnest(?::{typ}[]) as "{col}"' for col, typ in columns)
-    con.execute(
-        f"create or replace temp table {name} as select {select}",
-        [[r[i] for r in rows] for i in range(len(columns))],
-    )
+    _stage_lists(con, name, columns, _by_column(columns, rows))
 
 
 def _stage_as_arrow(con, name: str, columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> None:
-    arrays = {col: pa.array([r[i] for r in rows], _PA_TYPES[typ]) for i, (col, typ) in enumerate(columns)}
+    _stage_arrow(con, name, columns, _by_column(columns, rows))
+
+
+def _stage_lists(con, name: str, columns: Sequence[tuple[str, str]], values: dict[str, list]) -> None:
+    # unnest() of several lists in one select zips them: row i takes element i of each.
+    select = ", ".join(f'unnest(?::{typ}[]) as "{col}"' for col, typ in columns)
+    con.execute(f"create or replace temp table {name} as select {select}", [values[c] for c, _ in columns])
+
+
+def _stage_arrow(con, name: str, columns: Sequence[tuple[str, str]], values: dict[str, list]) -> None:
+    arrays = {col: pa.array(values[col], _PA_TYPES[typ]) for col, typ in columns}
     con.register("_stage_arrow", pa.table(arrays))
     try:
         con.execute(f"create or replace temp table {name} as select * from _stage_arrow")
@@ -495,17 +511,23 @@ def _already_loaded_result(path: Path, source_file: str, sha: str, seen: tuple[s
 
 
 def _batch_candidate(path: Path, source_file: str, fmt: str, mapping: Path | None):
-    """(raw table, BatchFile) for a canonical file (not loaded yet: the caller checked) whose
-    header the batch path accepts; None sends the file down the per-file path."""
+    """(raw table, BatchFile) for a file (not loaded yet: the caller checked) that can load in a
+    batch: canonical CSV/Parquet whose header the batch path accepts, or a CSV survey or schedule
+    export DuckDB converts (readers.mapped_sql); None sends the file down the per-file path."""
     from ingestion.detect import detect_format
+    from ingestion.readers import mapped_sql
     from ingestion.readers.canonical import BatchFile, batch_header
 
-    if mapping is not None or fmt not in ("auto", "canonical"):
+    if fmt not in ("auto", "canonical", "mapped"):
         return None
     try:
-        if fmt == "auto" and detect_format(path, source_file, None) != "canonical":
-            return None
+        detected = detect_format(path, source_file, mapping) if fmt == "auto" else fmt
     except IngestError:
+        return None
+    if detected == "mapped":
+        bf = mapped_sql.csv_candidate(path, source_file, mapping)
+        return None if bf is None else (bf.table, bf)
+    if mapping is not None or detected != "canonical":
         return None
     found = batch_header(path)
     if found is None:
@@ -517,8 +539,11 @@ def _batch_candidate(path: Path, source_file: str, fmt: str, mapping: Path | Non
 def _fits(batch: list, table: str, bf, sha: str) -> bool:
     """Can `bf` join `batch`: same raw table, the batch's one CSV header (or Parquet column set),
     not the same file content and name twice (the second is `already_loaded`), within the caps."""
-    if batch[0][0].table != table or len(batch) >= BATCH_MAX_FILES:
+    first = batch[0][0]
+    if first.table != table or len(batch) >= BATCH_MAX_FILES:
         return False
+    if getattr(first.mapping, "path", None) != getattr(bf.mapping, "path", None):
+        return False  # one mapping per batch (its zone, value maps and formats)
     if sum(b.path.stat().st_size for b, _ in batch) + bf.path.stat().st_size > BATCH_MAX_BYTES:
         return False
     for other, other_sha in batch:
@@ -550,17 +575,23 @@ def _insert_manifest_lines(con: duckdb.DuckDBPyConnection, lines: list[tuple]) -
 def _load_batch(
     con: duckdb.DuckDBPyConnection, batch: list, pseudonymiser: Pseudonymiser, manifest: Manifest
 ) -> list[FileResult] | None:
-    """Load canonical files of one raw table in one transaction (readers.canonical.read_batch).
-    Each file still gets its own manifest line and row accounting; the batch's time is shared
-    among them by rows read. None (rolled back): load them one by one instead."""
+    """Load canonical files of one raw table (readers.canonical.read_batch), or CSV exports of one
+    mapping (readers.mapped_sql.read_batch), in one transaction. Each file still gets its own
+    manifest line and row accounting; the batch's time is shared among them by rows read. None
+    (rolled back): load them one by one instead."""
+    from ingestion.readers import mapped_sql
     from ingestion.readers.canonical import BatchFallback, read_batch
 
     files = [bf for bf, _ in batch]
     table = files[0].table
+    fmt = "canonical" if files[0].mapping is None else "mapped"
     started = utc_now()
     con.execute("begin transaction")
     try:
-        read_batch(con, table, files, pseudonymiser, started)
+        if fmt == "mapped":
+            mapped_sql.read_batch(con, files, started)
+        else:
+            read_batch(con, table, files, pseudonymiser, started)
         for bf in files:
             c = bf.counts
             if c.rows_read != c.rows_loaded + c.rows_quarantined + c.rows_duplicate or c.rows_duplicate < 0:
@@ -575,7 +606,7 @@ def _load_batch(
             c = bf.counts
             c.notes.append(f"loaded in a batch of {len(files)} files")
             lines.append((
-                bf.source_file, sha, table, "canonical", c.rows_read, c.rows_loaded,
+                bf.source_file, sha, c.source, fmt, c.rows_read, c.rows_loaded,
                 c.rows_quarantined, c.rows_duplicate, "loaded", "; ".join(c.notes), share_start, share_end,
             ))  # fmt: skip
             share_start = share_end
@@ -588,10 +619,10 @@ def _load_batch(
         _rollback(con)
         raise
     for bf, sha in batch:
-        manifest.mark_loaded(bf.source_file, sha, table, "canonical")
+        manifest.mark_loaded(bf.source_file, sha, bf.counts.source, fmt)
     return [
         FileResult(
-            bf.path, table, "canonical", sha, "loaded", bf.counts.rows_read, bf.counts.rows_loaded,
+            bf.path, bf.counts.source, fmt, sha, "loaded", bf.counts.rows_read, bf.counts.rows_loaded,
             bf.counts.rows_quarantined, bf.counts.rows_duplicate, "; ".join(bf.counts.notes), dict(bf.counts.tables),
         )
         for bf, sha in batch

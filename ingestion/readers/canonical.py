@@ -360,6 +360,7 @@ class BatchFile:
     counts: Counts = field(default_factory=lambda: Counts(source=""))
     mapping: Any = None  # a mapped export's Mapping (readers.mapped_sql); None: canonical
     line_count: int = 0  # CSV lines, the last one counted even without a final newline
+    encoding: str = "utf-8"  # a mapped CSV may be GB18030 (read through a UTF-8 copy)
 
 
 def batch_header(path: Path) -> tuple[str, list[str], bool] | None:

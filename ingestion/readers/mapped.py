@@ -453,11 +453,41 @@ def _records_by_column(
     return rows, others
 
 
+def decide_row(
+    m: Mapping,
+    from_name: dict,
+    index: dict[str, int],
+    cells: list,
+    convert: _Converter,
+    out_cols: list[str],
+    line: int,
+) -> tuple[tuple | None, tuple[int, str, str] | None]:
+    """One row by the row-by-row rules: (raw columns + line, None), or (None, (line, quarantine
+    reason, masked record)) naming the first failing field in header order, then missing fields,
+    then the finishing step."""
+    fields = dict(from_name)
+    for h, i in index.items():
+        fields[m.columns[h]] = cells[i] if i < len(cells) else None
+    try:
+        rec, _ = _row_record(m, fields, convert)
+    except _Bad as e:
+        raw = ",".join("" if c is None else str(c) for c in cells)
+        return None, (line, str(e), mask_numbers(raw)[:2000])
+    return tuple(rec.get(c) for c in out_cols) + (line,), None
+
+
 def _malformed(line: int, cells: list, n_header: int) -> tuple[int, str, str]:
     return line, f"malformed line: {len(cells)} fields, header has {n_header}", mask_numbers(",".join(cells))
 
 
 def read(ctx: FileContext) -> Counts:
+    from ingestion.readers import mapped_sql
+
+    if ctx.path.suffix.lower() != ".xlsx":
+        # Surveys and schedules: DuckDB reads and converts the file (None: it cannot, read here).
+        counts = mapped_sql.read_csv_file(ctx)
+        if counts is not None:
+            return counts
     explicit = load_mapping(ctx.mapping) if ctx.mapping else None
     candidates = [explicit] if explicit else builtin_mappings()
     encodings = {c.encoding for c in candidates}
@@ -483,6 +513,8 @@ def read(ctx: FileContext) -> Counts:
         )
     if mapping.sheet != 0 and ctx.path.suffix.lower() == ".xlsx":
         header, body = _read_table(ctx, mapping.encoding, mapping.sheet)
+    if ctx.path.suffix.lower() == ".xlsx" and mapped_sql.eligible(mapping):
+        return mapped_sql.read_rows(ctx, mapping, header, body)
     counts = Counts(source=mapping.kind)
     unknown = [h for h in header if h and h not in mapping.columns and h not in mapping.ignore]
     if unknown:
@@ -507,15 +539,13 @@ def read(ctx: FileContext) -> Counts:
             else:
                 well_formed.append((line, cells))
         rows, others = _records_by_column(mapping, well_formed, from_name, index, convert, out_cols)
-        for j, fields in others:
+        for j, _fields in others:
             line, cells = well_formed[j]
-            try:
-                rec, _ = _row_record(mapping, fields, convert)
-            except _Bad as e:
-                raw = ",".join("" if c is None else str(c) for c in cells)
-                bad.append((line, str(e), mask_numbers(raw)[:2000]))
+            row, rejected = decide_row(mapping, from_name, index, cells, convert, out_cols, line)
+            if rejected is not None:
+                bad.append(rejected)
             else:  # not expected (the column path and _row_record agree); kept, in line order
-                rows.append(tuple(rec.get(c) for c in out_cols) + (line,))
+                rows.append(row)
         rows.sort(key=lambda r: r[-1])
         bad.sort(key=lambda b: b[0])
         body = []
