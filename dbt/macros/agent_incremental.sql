@@ -1,11 +1,13 @@
 -- Incremental agent state timeline. A report date's pieces depend on every episode overlapping it,
 -- and an episode can change without a newly loaded row: an open episode (end_ts null) ends at the
 -- data end, which moves with every load; a re-derived Asterisk history or a rollback deletes rows;
--- a roster change can move an agent to another site (time zone). Raw rows are never updated in
--- place (a changed row is deleted and re-inserted with a new loaded_at), so when no row loaded
--- before {{ this }}'s newest loaded_at has gone, the dates to rebuild are exactly those of the rows
--- loaded since, of the open episodes, old and new, and every date of an agent whose site or time
--- zone changed (the fast path).
+-- a roster export can place an agent's episodes at another site (time zone) from the date its new
+-- version is valid on (episodes take the version valid on the UTC date of their start,
+-- macros/roster_versions.sql), or, for an export earlier than every other of the agent, on all
+-- dates. Raw rows are never updated in place (a changed row is deleted and re-inserted with a new
+-- loaded_at), so when no row loaded before {{ this }}'s newest loaded_at has gone, the dates to
+-- rebuild are exactly those of the rows loaded since, of the open episodes, old and new, and of
+-- each agent's episodes from the first one the roster now places elsewhere (the fast path).
 -- Otherwise the run compares the episodes as they are now with those {{ this }} was built from
 -- (its episode-start pieces) and rebuilds every report date either version of a changed episode
 -- touches. Equal to a full rebuild, except a date whose every episode vanished keeps its old rows
@@ -44,34 +46,50 @@
 {%- endmacro %}
 
 
-{#- The agents of {{ this }} whose site or time zone differs from the current roster and site
-    configuration (a roster export moved them, or gave them a site for the first time): every date
-    they have in {{ this }} or in `episodes` is rebuilt, so the rest of the run can ignore them.
-    `agents` (current versions) and `sites` are CTEs of the calling query. -#}
-{% macro agent_states_moved_agents() -%}
-    select b.agent_id
-    from (select distinct agent_id, site_code, time_zone from {{ this }}) as b
+{#- Per agent of {{ this }}, the start of its first episode the roster now places at another site or
+    time zone than {{ this }} has it (a roster export moved the agent from that version on, or gave
+    it a site for the first time, or a site's time zone changed): moved_from_ts. The agent's
+    episodes from then on are rebuilt on every date they touch, old and new, so the rest of the run
+    can ignore them; earlier episodes keep their version. `agents` (int_agents_historized, every
+    version) and `sites` are CTEs of the calling query. -#}
+{% macro agent_states_moved_episodes() -%}
+    select
+        t.agent_id,
+        min(t.start_ts) as moved_from_ts
+    from {{ this }} as t
     left join agents as a
-        on b.agent_id = a.agent_id
+        on
+            t.agent_id = a.agent_id
+            and {{ roster_version_valid_on('a', 'cast(t.start_ts as date)') }}
     left join sites as si
         on coalesce(a.site_code, '{{ var("default_site_code") }}') = si.site_code
     where
-        b.agent_id is not null
+        t.is_episode_start
+        and t.agent_id is not null
         and (
-            b.site_code <> coalesce(a.site_code, '{{ var("default_site_code") }}')
-            or b.time_zone <> coalesce(si.time_zone, '{{ var("default_time_zone") }}')
+            t.site_code <> coalesce(a.site_code, '{{ var("default_site_code") }}')
+            or t.time_zone <> coalesce(si.time_zone, '{{ var("default_time_zone") }}')
         )
+    group by t.agent_id
 {%- endmacro %}
 
 
-{#- True when, leaving out the moved agents (agent_states_moved_agents, rebuilt on every date),
+{#- Whether a row (`alias`, with agent_id and start_ts) is among the moved episodes (`moved`,
+    agent_states_moved_episodes left-joined on agent_id: null when the agent did not move). -#}
+{% macro is_moved_episode(alias, moved='m') -%}
+    coalesce({{ alias }}.start_ts >= {{ moved }}.moved_from_ts, false)
+{%- endmacro %}
+
+
+{#- True when, leaving out the moved episodes (agent_states_moved_episodes: rebuilt on every date),
     raw agent states only grew since {{ this }} was built: as many closed states loaded up to its
     watermark as it has closed episodes (each closed state has exactly one episode-start piece,
-    unless it is zero seconds long at a local midnight; an agent that did not move keeps its time
-    zone, so those are counted with today's). Every piece and state belongs to one agent, so the
-    count argument holds for that subset as it does for all. `ctes` defines states, agents
-    (current), sites, `episodes` and `days`. One query at execution; it reads no more than the
-    columns it counts. -#}
+    unless it is zero seconds long at a local midnight; an episode that did not move keeps its time
+    zone, so those are counted with today's; one whose zone changed without an episode-start piece
+    makes the counts differ, and the run compares episodes). The moved set is a set of (agent, start
+    from) ranges and every piece and state belongs to one agent and start, so the count argument
+    holds for the rest as it does for all. `ctes` defines states, agents, sites, `episodes` and
+    `days`. One query at execution; it reads no more than the columns it counts. -#}
 {% macro agent_states_only_appended(ctes, episodes, days) -%}
     {%- if not execute -%}
         {{ return(true) }}
@@ -85,33 +103,36 @@
             from {{ this }}
         ),
 
-        moved_agents as (
-            {{ agent_states_moved_agents() }}
+        moved_episodes as (
+            {{ agent_states_moved_episodes() }}
         )
 
         select
             (
                 select count(*) from {{ this }} as t
+                left join moved_episodes as m on t.agent_id = m.agent_id
                 where
                     t.is_episode_start
                     and not t.is_open
-                    and coalesce(t.agent_id not in (select m.agent_id from moved_agents as m), true)
+                    and not {{ is_moved_episode('t') }}
             )
             = (
                 select count(*) from states as s
+                left join moved_episodes as m on s.agent_id = m.agent_id
                 where
                     s.end_ts is not null
                     and s.loaded_at <= (select w.loaded_before from watermark as w)
-                    and coalesce(s.agent_id not in (select m.agent_id from moved_agents as m), true)
+                    and not {{ is_moved_episode('s') }}
             )
             - (
                 select count(*)
                 from {{ episodes }} as e
+                left join moved_episodes as m on e.agent_id = m.agent_id
                 where
                     e.end_ts = e.start_ts
                     and not e.is_open
                     and e.loaded_at <= (select w.loaded_before from watermark as w)
-                    and coalesce(e.agent_id not in (select m.agent_id from moved_agents as m), true)
+                    and not {{ is_moved_episode('e') }}
                     and exists (
                         select 1 from {{ days }} as d
                         where d.time_zone = e.time_zone and d.day_start_utc = e.start_ts
@@ -123,26 +144,32 @@
 
 
 {#- The fast path's dates: those of states loaded since {{ this }}'s newest loaded_at, of open
-    episodes, as {{ this }} has them and as they are now, and every date of a moved agent, old and
-    new. Episodes are filtered before the range join to the days (a filter with a scalar subquery
-    after the join made DuckDB join every episode first: 1.8 s vs 0.25 s CPU on 970k states). -#}
+    episodes, as {{ this }} has them and as they are now, and every date of a moved episode
+    (`moved_episodes`), old and new. Episodes are filtered before the range join to the days (a
+    filter with a scalar subquery after the join made DuckDB join every episode first: 1.8 s vs
+    0.25 s CPU on 970k states). -#}
 {% macro agent_state_appended_dates(episodes, days) -%}
     select t.report_date
     from {{ this }} as t
-    where t.is_open or t.agent_id in (select m.agent_id from moved_agents as m)
+    left join moved_episodes as m on t.agent_id = m.agent_id
+    where t.is_open or {{ is_moved_episode('t') }}
     union
     select d.local_date as report_date
     from (
-        select e.time_zone, e.start_ts, e.end_ts
+        select
+            e.time_zone,
+            e.start_ts,
+            e.end_ts
         from {{ episodes }} as e
         cross join (
             select coalesce(max(old.loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_before
             from {{ this }} as old
         ) as w
+        left join moved_episodes as m on e.agent_id = m.agent_id
         where
             e.is_open
             or e.loaded_at > w.loaded_before
-            or e.agent_id in (select m.agent_id from moved_agents as m)
+            or {{ is_moved_episode('e') }}
     ) as changed
     inner join {{ days }} as d
         on
@@ -349,87 +376,126 @@
 {%- endmacro %}
 
 
-{#- True when no schedule row that int_agent_intervals_staffed ({{ this }}) was built from has been
-    deleted: its (schedule row, interval) pieces add up to the pieces of the rows loaded up to its
-    watermark. A row from s to e touches the grid intervals from floor(s) while they start before e:
-    ceil((e - floor(s)) / interval) of them (the spine covers every row, in every time zone). One
-    cheap query at execution. -#}
-{% macro staffed_schedule_rows_only_appended(activities_sql) -%}
-    {%- if not execute -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set check -%}
+{#- The index of a grid interval start (var interval_minutes) counted from 2000-01-01 00:00 UTC. -#}
+{% macro interval_index(ts) -%}
+    cast(round({{ seconds_between("cast('2000-01-01' as " ~ dbt.type_timestamp() ~ ")", ts) }}
+    / {{ var('interval_minutes') * 60 }}) as bigint)
+{%- endmacro %}
+
+
+{#- The agents of int_agent_intervals_staffed ({{ this }}) whose schedule rows, loaded up to its
+    watermark, are no longer those it was built from, or no longer at the site / time zone it placed
+    them at (a rollback or a re-export deleted rows; a roster export moved the agent from some
+    schedule_date on, or gave it a site). Cheap: per agent, site and time zone, the table's (schedule
+    row, interval) pieces are compared with those of the located rows (`located`: schedule rows with
+    the site_code / time_zone of the roster version valid on their schedule_date) by two checksums
+    computed without expanding a row: their count and the sum of their interval indexes, twice (a
+    row from s to e touches the n = ceil((e - floor(s)) / interval) grid intervals from floor(s),
+    whose indexes sum to n * i0 + n * (n - 1) / 2). Rows are never updated in place, so a deleted row
+    lowers its group's count, and a moved row lowers the group it left; only pieces moving into a
+    group as well as out of it, with equal counts and index sums, could cancel. -#}
+{% macro staffed_changed_agents(located) -%}
+    select coalesce(t.agent_id, k.agent_id) as agent_id
+    from (
         select
-            (select coalesce(sum(t.schedule_rows), 0) from {{ this }} as t)
-            = (
-                select coalesce(sum(
-                    greatest(0, ceil({{ seconds_between(interval_floor('a.start_ts'), 'a.end_ts') }}
-                    / {{ var('interval_minutes') * 60 }}))
-                ), 0)
-                from ({{ activities_sql }}) as a
-                where a.loaded_at <= {{ agent_schedule_watermark() }}
-            ) as only_appended
-    {%- endset -%}
-    {{ return(run_query(check).columns[0].values()[0]) }}
+            agent_id,
+            site_code,
+            time_zone,
+            sum(schedule_rows) as pieces,
+            sum(2 * schedule_rows * {{ interval_index('interval_start_utc') }}) as piece_index_sum
+        from {{ this }}
+        where schedule_rows > 0
+        group by agent_id, site_code, time_zone
+    ) as t
+    full outer join (
+        select
+            agent_id,
+            site_code,
+            time_zone,
+            sum(n) as pieces,
+            sum(2 * n * first_index + n * (n - 1)) as piece_index_sum
+        from (
+            select
+                a.agent_id,
+                a.site_code,
+                a.time_zone,
+                cast(greatest(0, ceil({{ seconds_between(interval_floor('a.start_ts'), 'a.end_ts') }}
+                / {{ var('interval_minutes') * 60 }})) as bigint) as n,
+                {{ interval_index(interval_floor('a.start_ts')) }} as first_index
+            from {{ located }} as a
+            where a.loaded_at <= {{ agent_schedule_watermark() }}
+        ) as rows_pieces
+        where n > 0
+        group by agent_id, site_code, time_zone
+    ) as k
+        on t.agent_id = k.agent_id and t.site_code = k.site_code and t.time_zone = k.time_zone
+    where
+        coalesce(t.pieces, 0) <> coalesce(k.pieces, 0)
+        or coalesce(t.piece_index_sum, 0) <> coalesce(k.piece_index_sum, 0)
 {%- endmacro %}
 
 
 {#- A query of interval_start_utc: the intervals int_agent_intervals_staffed must rebuild (for every
-    agent). Those of the local days, any site, the timeline rebuilt since this model's last build;
-    those schedule rows loaded since its watermark touch; every interval of an agent the roster moved
-    (`moved_agents`, agent_states_moved_agents), in the table and in its schedule rows; and, when
-    schedule rows were deleted (not `only_appended`), the intervals whose count of schedule pieces
-    per agent differs from the table's. -#}
-{% macro staffed_intervals_to_rebuild(activities, spine, only_appended) -%}
+    agent). Those of the local days, any site, the timeline rebuilt since this model's last build
+    (logged-in time, moved episodes included); those schedule rows loaded since its watermark touch;
+    and, for the agents whose schedule rows changed (`changed_agents`, staffed_changed_agents), the
+    intervals whose count of schedule pieces per agent, site and time zone differs from the table's
+    (exact: a deleted row lowers the count of its old interval, a moved row that of its old site). -#}
+{% macro staffed_intervals_to_rebuild(located, spine) -%}
     select sp.interval_start_utc
     from {{ spine }} as sp
     where sp.report_date in ({{ upstream_rebuilt_dates('int_agent_states_timeline') }})
     union
-    select t.interval_start_utc
-    from {{ this }} as t
-    where t.agent_id in (select m.agent_id from moved_agents as m)
-    union
     select
         {{ timestamp_series(interval_floor('a.start_ts'), interval_floor('a.end_ts'), var('interval_minutes')) }}
             as interval_start_utc
-    from {{ activities }} as a
-    where
-        a.loaded_at > {{ agent_schedule_watermark() }}
-        or a.agent_id in (select m.agent_id from moved_agents as m)
-    {%- if not only_appended %}
-        union
-        select coalesce(t.interval_start_utc, k.interval_start_utc) as interval_start_utc
+    from {{ located }} as a
+    where a.loaded_at > {{ agent_schedule_watermark() }}
+    union
+    select coalesce(t.interval_start_utc, k.interval_start_utc) as interval_start_utc
+    from (
+        select
+            agent_id,
+            site_code,
+            time_zone,
+            interval_start_utc,
+            sum(schedule_rows) as pieces
+        from {{ this }}
+        where schedule_rows > 0 and agent_id in (select c.agent_id from changed_agents as c)
+        group by agent_id, site_code, time_zone, interval_start_utc
+    ) as t
+    full outer join (
+        select
+            p.agent_id,
+            p.site_code,
+            p.time_zone,
+            p.interval_start_utc,
+            count(*) as pieces
         from (
             select
-                agent_id,
-                interval_start_utc,
-                sum(schedule_rows) as pieces
-            from {{ this }}
-            group by agent_id, interval_start_utc
-        ) as t
-        full outer join (
-            select
-                p.agent_id,
-                p.interval_start_utc,
-                count(*) as pieces
-            from (
-                select
-                    a.agent_id,
-                    a.start_ts,
-                    a.end_ts,
-                    {{ timestamp_series(interval_floor('a.start_ts'), interval_floor('a.end_ts'), var('interval_minutes')) }}
-                        as interval_start_utc
-                from {{ activities }} as a
-                where a.loaded_at <= {{ agent_schedule_watermark() }}
-            ) as p
+                a.agent_id,
+                a.site_code,
+                a.time_zone,
+                a.start_ts,
+                a.end_ts,
+                {{ timestamp_series(interval_floor('a.start_ts'), interval_floor('a.end_ts'), var('interval_minutes')) }}
+                    as interval_start_utc
+            from {{ located }} as a
             where
-                p.start_ts < {{ dbt.dateadd('minute', var('interval_minutes'), 'p.interval_start_utc') }}
-                and p.end_ts > p.interval_start_utc
-            group by p.agent_id, p.interval_start_utc
-        ) as k
-            on t.agent_id = k.agent_id and t.interval_start_utc = k.interval_start_utc
-        where coalesce(t.pieces, 0) <> coalesce(k.pieces, 0)
-    {%- endif %}
+                a.loaded_at <= {{ agent_schedule_watermark() }}
+                and a.agent_id in (select c.agent_id from changed_agents as c)
+        ) as p
+        where
+            p.start_ts < {{ dbt.dateadd('minute', var('interval_minutes'), 'p.interval_start_utc') }}
+            and p.end_ts > p.interval_start_utc
+        group by p.agent_id, p.site_code, p.time_zone, p.interval_start_utc
+    ) as k
+        on
+            t.agent_id = k.agent_id
+            and t.site_code = k.site_code
+            and t.time_zone = k.time_zone
+            and t.interval_start_utc = k.interval_start_utc
+    where coalesce(t.pieces, 0) <> coalesce(k.pieces, 0)
 {%- endmacro %}
 
 

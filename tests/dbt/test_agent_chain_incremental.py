@@ -3,8 +3,10 @@ int_agent_intervals_staffed (by interval_start_utc) and agg_agent_daily (by repo
 only what changed, from the dates the timeline logs (intermediate.agent_chain_build_log), schedule
 rows loaded or deleted since their loaded_at watermark and roster exports. After each of a new day,
 a schedule re-export that replaces and drops rows of an earlier day, and a roster move to another
-time zone, every table must equal a --full-refresh of the same warehouse (whole-table EXCEPT ALL
-both ways), and the rebuilt dates must be just the changed ones."""
+time zone, and a late roster export for an earlier date, every table must equal a --full-refresh of
+the same warehouse (whole-table EXCEPT ALL both ways), and the rebuilt dates must be just the changed
+ones: history is placed by the roster version valid at the time, so a move changes only the dates
+from the new version on."""
 
 from __future__ import annotations
 
@@ -235,26 +237,88 @@ def test_new_day_schedule_reexport_and_roster_move_match_full_refresh(tmp_path: 
     ) == [("ag2", 900), ("ag3", 1800)]
     _assert_equals_full_refresh(data_dir, warehouse)
 
-    # 3. A roster export moves ag1 to London (another time zone: every date of ag1 changes) and ag2 to
-    # another team from 03-13 on (earlier days keep team T1).
+    # 3. A roster export dated 03-13 moves ag1 to London with team T2 and ag2 to team T3. History is
+    # placed by the roster version valid at the time (a state episode by the UTC date of its start, a
+    # schedule row by its schedule_date, a daily row by its report date), so ag1's 03-09..03-12 stay
+    # Shanghai days of team T1 and nothing before the move is rebuilt. The same load brings ag1's first
+    # London shift and a logged-in episode crossing the version boundary: 03-12 22:00 - 03-13 01:00 UTC
+    # starts on UTC date 03-12 (Shanghai version), so it stays whole in Shanghai, 06:00-09:00 local on
+    # 03-13; the London shift 01:00-09:00 UTC is London's (UTC+0 before 29 March) 03-13.
     fourth = LOADS[3]
     insert_rows(
         warehouse,
         "roster",
         [
-            _roster("ag1", "lon", "T1", "2026-03-13", fourth),
+            _roster("ag1", "lon", "T2", "2026-03-13", fourth),
             _roster("ag2", "sha", "T3", "2026-03-13", fourth),
             _roster("ag3", "lon", "T2", "2026-03-13", fourth),
         ],
     )
-    insert_rows(warehouse, "agent_states", _shift_states("ag2", "2026-03-13", fourth))
+    insert_rows(
+        warehouse,
+        "agent_states",
+        [
+            *_shift_states("ag2", "2026-03-13", fourth),
+            _state("ag1", "logged_in", "2026-03-12 22:00:00", "2026-03-13 01:00:00", fourth),
+            *_shift_states("ag1", "2026-03-13", fourth),
+        ],
+    )
+    insert_rows(warehouse, "schedules", _shift("ag1", "2026-03-13", fourth, file="schedule_2026-03_lon.csv"))
     _run(data_dir, "run")
-    ag1_dates = {date(2026, 3, d) for d in (9, 10, 11, 12)}
-    assert ag1_dates | {date(2026, 3, 13)} <= _logged_dates(warehouse, "agg_agent_daily")
-    # the day's row keeps the roster version valid that day (site sha), its states now in London time
+    move_day = {date(2026, 3, 13)}
+    assert _logged_dates(warehouse, "int_agent_states_timeline") == move_day
+    assert _logged_dates(warehouse, "int_schedules_compared_to_actuals") == move_day
+    assert _logged_dates(warehouse, "agg_agent_daily") == move_day
+    # logged-in seconds per local day and site: 8 h shifts (28800 s) in Shanghai before the move; on
+    # 03-13 the crossing episode's 3 h (10800 s) in Shanghai and the 8 h London shift
+    assert query(
+        warehouse,
+        """select report_date, site_code, time_zone, sum(piece_s) from intermediate.int_agent_states_timeline
+           where agent_id = 'ag1' and state = 'logged_in' group by all order by report_date, site_code""",
+    ) == [
+        *[(date(2026, 3, d), "sha", "Asia/Shanghai", 28800) for d in (9, 10, 11, 12)],
+        (date(2026, 3, 13), "lon", "Europe/London", 28800),
+        (date(2026, 3, 13), "sha", "Asia/Shanghai", 10800),
+    ]
+    # the daily rows keep the team and site valid on their date; 03-13 is T2/lon with 10800 + 28800 s
+    assert query(
+        warehouse,
+        """select report_date, team, site_code, logged_in_s from marts.agg_agent_daily
+           where agent_id = 'ag1' order by report_date""",
+    ) == [
+        *[(date(2026, 3, d), "T1", "sha", 28800) for d in (9, 10, 11, 12)],
+        (date(2026, 3, 13), "T2", "lon", 39600),
+    ]
     assert _adherence(warehouse, "ag1", "2026-03-10") == [(27000, 28800, "T1", "sha")]
     assert query(
         warehouse,
         "select report_date, team from marts.agg_agent_daily where agent_id = 'ag2' order by report_date",
     ) == [(date(2026, 3, 10), "T1"), (date(2026, 3, 13), "T3")]
+    # staffed intervals: four Shanghai work rows of 28800 paid seconds before the move (schedule_date
+    # 03-09..03-12), the 03-13 one in London; logged in: 4 x 28800 + 10800 in Shanghai, 28800 in London
+    assert query(
+        warehouse,
+        """select site_code, sum(scheduled_paid_s), sum(logged_in_s) from intermediate.int_agent_intervals_staffed
+           where agent_id = 'ag1' group by site_code order by site_code""",
+    ) == [("lon", 28800, 28800), ("sha", 4 * 28800, 4 * 28800 + 10800)]
+    _assert_equals_full_refresh(data_dir, warehouse)
+
+    # 4. A late roster export dated 03-11 puts ag3 in Shanghai with team T5 until the 03-13 export
+    # (London, T2) takes over: only ag3's 03-11 moves. Its 01:00-09:00 UTC shift was London's 03-11 and is
+    # now Shanghai's 03-11 (09:00-17:00 local); 03-10 stays London / T2. No state or schedule row is new.
+    insert_rows(warehouse, "roster", [_roster("ag3", "sha", "T5", "2026-03-11", datetime(2026, 3, 16, 1))])
+    _run(data_dir, "run")
+    assert _logged_dates(warehouse, "int_agent_states_timeline") == {date(2026, 3, 11)}
+    assert _logged_dates(warehouse, "agg_agent_daily") == {date(2026, 3, 11)}
+    assert query(
+        warehouse,
+        """select report_date, team, site_code, logged_in_s from marts.agg_agent_daily
+           where agent_id = 'ag3' order by report_date""",
+    ) == [(date(2026, 3, 10), "T2", "lon", 28800), (date(2026, 3, 11), "T5", "sha", 28800)]
+    # ag3's schedule rows follow: the 03-10 work row in London, the 03-11 one in Shanghai
+    assert query(
+        warehouse,
+        """select site_code, sum(scheduled_paid_s), sum(scheduled_shrink_s) from intermediate.int_agent_intervals_staffed
+           where agent_id = 'ag3' group by site_code order by site_code""",
+    ) == [("lon", 28800, 900), ("sha", 28800, 900)]
     _assert_equals_full_refresh(data_dir, warehouse)

@@ -4,11 +4,14 @@
 -- that of its end) and equi-joined to the spine on (time_zone, interval_start_utc); joining the
 -- spine on the overlap alone compared every span with every interval of its zone. Spine intervals
 -- lie on the UTC interval grid (see interval_floor and DECISIONLOG).
+-- Schedule rows are placed at the site of the roster version valid on their schedule_date (a shift
+-- and its breaks stay at one site); logged-in time comes from the timeline, placed by the version
+-- valid at each episode's start.
 -- Incremental (delete+insert by interval_start_utc, every agent and site of an interval together):
 -- a run rebuilds the intervals of the local days (any site) the state timeline rebuilt since this
--- model's last build, of schedule rows loaded since its newest loaded_at or deleted since, and every
--- interval of an agent the roster moved to another site or time zone (schedule rows are placed by
--- the agent's current site, as the timeline places states).
+-- model's last build, of schedule rows loaded since its newest loaded_at, and of schedule rows
+-- deleted since or placed elsewhere by a roster export (found per agent, site and time zone,
+-- macros/agent_incremental.sql): a roster move rebuilds the intervals from the move on only.
 {{
     config(
         materialized='incremental',
@@ -19,22 +22,17 @@
     )
 }}
 
-{% set activities_sql %}
-    select * from {{ ref('stg_workforce__schedule_activities') }}
-    where activity in ('work', 'break', 'lunch', 'training', 'meeting', 'leave')
-{% endset %}
-
 {%- set incremental = agent_chain_is_incremental(['int_agent_states_timeline']) -%}
 
 with
 
 all_activities as (
-    {{ activities_sql }}
+    select * from {{ ref('stg_workforce__schedule_activities') }}
+    where activity in ('work', 'break', 'lunch', 'training', 'meeting', 'leave')
 ),
 
 agents as (
     select * from {{ ref('int_agents_historized') }}
-    where is_current
 ),
 
 sites as (
@@ -45,15 +43,31 @@ all_spine as (
     select * from {{ ref('int_intervals_generated') }}
 ),
 
+all_located_activities as (
+    select
+        a.agent_id,
+        a.activity,
+        a.start_ts,
+        a.end_ts,
+        a.loaded_at,
+        coalesce(ag.site_code, '{{ var("default_site_code") }}') as site_code,
+        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
+    from all_activities as a
+    left join agents as ag
+        on
+            a.agent_id = ag.agent_id
+            and {{ roster_version_valid_on('ag', 'a.schedule_date') }}
+    left join sites as s
+        on coalesce(ag.site_code, '{{ var("default_site_code") }}') = s.site_code
+),
+
 {% if incremental %}
-    moved_agents as (
-        {{ agent_states_moved_agents() }}
+    changed_agents as (
+        {{ staffed_changed_agents('all_located_activities') }}
     ),
 
     intervals_to_rebuild as (
-        {{ staffed_intervals_to_rebuild(
-            'all_activities', 'all_spine', staffed_schedule_rows_only_appended(activities_sql)
-        ) }}
+        {{ staffed_intervals_to_rebuild('all_located_activities', 'all_spine') }}
     ),
 
     spine as (
@@ -69,8 +83,8 @@ all_spine as (
             and report_date in (select distinct sp.report_date from spine as sp)
     ),
 
-    activities as (
-        select a.* from all_activities as a
+    located_activities as (
+        select a.* from all_located_activities as a
         cross join (
             select
                 min(sp.interval_start_utc) as from_ts,
@@ -89,8 +103,8 @@ all_spine as (
         where state = 'logged_in'
     ),
 
-    activities as (
-        select * from all_activities
+    located_activities as (
+        select * from all_located_activities
     ),
 {% endif %}
 
@@ -123,22 +137,6 @@ logged_in as (
         t.piece_start_ts < sp.interval_end_utc
         and t.piece_end_ts > sp.interval_start_utc
     group by t.agent_id, t.site_code, sp.time_zone, sp.interval_start_utc
-),
-
-located_activities as (
-    select
-        a.agent_id,
-        a.activity,
-        a.start_ts,
-        a.end_ts,
-        a.loaded_at,
-        coalesce(ag.site_code, '{{ var("default_site_code") }}') as site_code,
-        coalesce(s.time_zone, '{{ var("default_time_zone") }}') as time_zone
-    from activities as a
-    left join agents as ag
-        on a.agent_id = ag.agent_id
-    left join sites as s
-        on coalesce(ag.site_code, '{{ var("default_site_code") }}') = s.site_code
 ),
 
 scheduled as (

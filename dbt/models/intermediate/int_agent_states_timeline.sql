@@ -1,9 +1,12 @@
 -- Agent state timeline in site-local days: one row per state episode and local day it touches
 -- (an episode over midnight is split). Open episodes (no end yet) end at the latest state event.
+-- An episode is placed at the site (time zone) of the roster version valid on the UTC date of its
+-- start, so a roster export moving an agent changes only the episodes from the new version on.
 -- Incremental: a run rebuilds the report dates of the episodes that changed since the last run
--- (macros/agent_incremental.sql): those of newly loaded and open states and of agents whose site
--- changed when raw only grew, else those of every episode that differs from the table's. The dates
--- are computed before the run and logged (agent_chain_build_log) for the models downstream.
+-- (macros/agent_incremental.sql): those of newly loaded and open states and of episodes a roster
+-- change placed elsewhere when raw only grew, else those of every episode that differs from the
+-- table's. The dates are computed before the run and logged (agent_chain_build_log) for the models
+-- downstream.
 {{
     config(
         materialized='incremental',
@@ -21,7 +24,6 @@ states as (
 
 agents as (
     select * from {{ ref('int_agents_historized') }}
-    where is_current
 ),
 
 sites as (
@@ -51,7 +53,9 @@ episodes as (
     from states as st
     cross join data_end as d
     left join agents as a
-        on st.agent_id = a.agent_id
+        on
+            st.agent_id = a.agent_id
+            and {{ roster_version_valid_on('a', 'cast(st.start_ts as date)') }}
     left join sites as s
         on coalesce(a.site_code, '{{ var("default_site_code") }}') = s.site_code
 )
@@ -61,7 +65,7 @@ episodes as (
 
 {% if incremental %}
     {%- set only_appended = agent_states_only_appended(base_ctes, 'episodes', 'all_days') -%}
-    -- dates to rebuild: {{ 'appended states, open episodes, moved agents' if only_appended else 'compared every episode' }}
+    -- dates to rebuild: {{ 'appended states, open episodes, moved episodes' if only_appended else 'compared every episode' }}
 {% endif %}
 with
 
@@ -70,7 +74,7 @@ with
 {% if incremental %}
     dates_to_rebuild as (
         {{ log_rebuilt_dates(
-            base_ctes ~ ', moved_agents as (' ~ agent_states_moved_agents() ~ ')',
+            base_ctes ~ ', moved_episodes as (' ~ agent_states_moved_episodes() ~ ')',
             agent_state_appended_dates('episodes', 'all_days') if only_appended
             else agent_state_dates_to_rebuild('episodes', 'all_days')
         ) }}

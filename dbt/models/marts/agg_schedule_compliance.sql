@@ -1,6 +1,8 @@
 -- Agent x month schedule rules from the operations manual: longest run of consecutive scheduled
 -- work days (a run is counted in the month of each of its days, so runs crossing a month end
 -- count in both), rest days, scheduled hours, small / big night shifts and the number of broken rules.
+-- A shift's local end is in the time zone of the roster version valid on its schedule_date; the
+-- name and team are those of the version valid on the month's first day (as in the scorecard).
 with
 
 schedule_days as (
@@ -10,7 +12,6 @@ schedule_days as (
 
 agents as (
     select * from {{ ref('int_agents_historized') }}
-    where is_current
 ),
 
 sites as (
@@ -28,7 +29,9 @@ located as (
         ) as shift_end_local
     from schedule_days as d
     left join agents as a
-        on d.agent_id = a.agent_id
+        on
+            d.agent_id = a.agent_id
+            and {{ roster_version_valid_on('a', 'd.schedule_date') }}
     left join sites as s
         on a.site_code = s.site_code
 ),
@@ -107,7 +110,9 @@ final as (
         ) as violations
     from monthly as m
     left join agents as a
-        on m.agent_id = a.agent_id
+        on
+            m.agent_id = a.agent_id
+            and {{ roster_version_valid_on('a', 'm.month') }}
 )
 
 select * from final
