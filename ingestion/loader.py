@@ -525,7 +525,7 @@ def _batch_candidate(path: Path, source_file: str, fmt: str, mapping: Path | Non
     except IngestError:
         return None
     if detected == "mapped":
-        bf = mapped_sql.csv_candidate(path, source_file, mapping)
+        bf = mapped_sql.candidate(path, source_file, mapping)
         return None if bf is None else (bf.table, bf)
     if mapping is not None or detected != "canonical":
         return None
@@ -542,8 +542,14 @@ def _fits(batch: list, table: str, bf, sha: str) -> bool:
     first = batch[0][0]
     if first.table != table or len(batch) >= BATCH_MAX_FILES:
         return False
-    if getattr(first.mapping, "path", None) != getattr(bf.mapping, "path", None):
-        return False  # one mapping per batch (its zone, value maps and formats)
+    if (first.mapping is None) != (bf.mapping is None):
+        return False
+    if bf.mapping is not None:  # mapped exports: any mapping, header and file type of one raw table
+        return sum(
+            b.path.stat().st_size for b, _ in batch
+        ) + bf.path.stat().st_size <= BATCH_MAX_BYTES and not any(
+            other_sha == sha and other.path.name == bf.path.name for other, other_sha in batch
+        )
     if sum(b.path.stat().st_size for b, _ in batch) + bf.path.stat().st_size > BATCH_MAX_BYTES:
         return False
     for other, other_sha in batch:
@@ -674,6 +680,14 @@ def ingest_paths(
             batch: list = []
 
             def load(part: list) -> None:
+                if len(part) == 1 and part[0][0].mapping is not None:
+                    # A survey or schedule export: its candidate already read the sheet once.
+                    bar.start(part[0][0].path)
+                    loaded = _load_batch(con, part, pseudonymiser, manifest)
+                    if loaded is not None:
+                        results.extend(loaded)
+                        bar.done(loaded[0].rows_read)
+                        return
                 if len(part) == 1:
                     bf, sha = part[0]
                     bar.start(bf.path)

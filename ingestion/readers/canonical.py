@@ -361,6 +361,7 @@ class BatchFile:
     mapping: Any = None  # a mapped export's Mapping (readers.mapped_sql); None: canonical
     line_count: int = 0  # CSV lines, the last one counted even without a final newline
     encoding: str = "utf-8"  # a mapped CSV may be GB18030 (read through a UTF-8 copy)
+    cells: Any = None  # a mapped .xlsx sheet's rows [(row number, cells)], read once
 
 
 def batch_header(path: Path) -> tuple[str, list[str], bool] | None:

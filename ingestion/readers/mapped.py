@@ -514,7 +514,9 @@ def read(ctx: FileContext) -> Counts:
     if mapping.sheet != 0 and ctx.path.suffix.lower() == ".xlsx":
         header, body = _read_table(ctx, mapping.encoding, mapping.sheet)
     if ctx.path.suffix.lower() == ".xlsx" and mapped_sql.eligible(mapping):
-        return mapped_sql.read_rows(ctx, mapping, header, body)
+        counts = mapped_sql.read_rows(ctx, mapping, header, body)
+        if counts is not None:
+            return counts
     counts = Counts(source=mapping.kind)
     unknown = [h for h in header if h and h not in mapping.columns and h not in mapping.ignore]
     if unknown:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.errors import IngestError
 from ingestion.loader import Counts, FileContext, stage_columns, stage_rows
 from ingestion.readers import mapped
 from ingestion.readers.canonical import (
@@ -363,8 +364,8 @@ def _notes(m: mapped.Mapping, header: list[str]) -> list[str]:
 def _decide_in_python(
     con: duckdb.DuckDBPyConnection, m: mapped.Mapping, header: list[str], line: str, file_join: str, cells_of
 ) -> bool:
-    """Temp table _mpy: the rows DuckDB did not convert, decided by mapped._row_record (a row,
-    or a quarantine reason); blank records are not rows (as in mapped.read)."""
+    """Temp table _mpy: the rows DuckDB did not convert, decided by mapped.decide_row (a row, or
+    a quarantine reason); blank records are not rows (as in mapped.read). False: there were none."""
     table = mapped.KIND_TABLE[m.kind]
     out_cols = [c for c, _ in RAW_TABLES[table]]
     index = {h: i for i, h in enumerate(header) if h in m.columns}
@@ -376,7 +377,7 @@ def _decide_in_python(
     convert = mapped._Converter(m)
     rows = []
     for file_no, source_file, source_line, *texts_ in todo:
-        cells = cells_of(source_line, texts_)
+        cells = cells_of(file_no, source_line, texts_)
         if not any(mapped._cell(c) for c in cells):
             continue
         rec, bad = mapped.decide_row(m, {}, index, cells, convert, out_cols, source_line)
@@ -386,49 +387,14 @@ def _decide_in_python(
             rows.append((*[None] * len(out_cols), source_line, file_no, source_file, bad[1], bad[2]))
     if not rows:
         return False
+    extra = [("source_line", "bigint"), ("_file", "integer"), ("source_file", "varchar")]
     stage_rows(
         con,
         "_mpy",
-        RAW_TABLES[table]
-        + [
-            ("source_line", "bigint"),
-            ("_file", "integer"),
-            ("source_file", "varchar"),
-            ("reject_reason", "varchar"),
-            ("raw_record", "varchar"),
-        ],
+        RAW_TABLES[table] + extra + [("reject_reason", "varchar"), ("raw_record", "varchar")],
         rows,
     )
     return True
-
-
-def _load_converted(con, files: list[BatchFile], loaded_at, cells_of, check_lines: bool) -> None:
-    m, header = files[0].mapping, files[0].header
-    table = mapped.KIND_TABLE[m.kind]
-    line, file_join = number_batch_rows(con, "_mconv", files)
-    if check_lines:
-        # Line = rowid offset + 2 holds only if every line after the header is one record.
-        per_file = dict(con.execute("select _path, count(*) from _mconv group by _path").fetchall())
-        for f in files:
-            if per_file.get(str(f.path), 0) + 1 != f.line_count:
-                raise BatchFallback(f"{f.source_file}: blank or multi-line records")
-    decided = _decide_in_python(con, m, header, line, file_join, cells_of)
-    cols = ", ".join(c for c, _ in RAW_TABLES[table])
-    from_python = (
-        f"union all select {cols}, reject_reason, raw_record, source_line, _file, source_file from _mpy"
-        if decided
-        else ""
-    )
-    con.execute(
-        f"""create or replace temp table _final as
-            select {cols}, null::varchar as reject_reason, null::varchar as raw_record,
-                   {line} as source_line, b._file, b.source_file
-            from _mconv s {file_join} where s._clean
-            {from_python}"""
-    )
-    finish_batch(con, table, m.kind, files, loaded_at)
-    for f in files:
-        f.counts.notes = _notes(m, header) + f.counts.notes
 
 
 def _finish_conversion(con: duckdb.DuckDBPyConnection, m: mapped.Mapping, header: list[str]) -> None:
@@ -450,55 +416,50 @@ def _parsed_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("select column_name from (describe _mparsed)").fetchall()]
 
 
-def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for t in (
-        "_mparsed",
-        "_mconv",
-        "_mpy",
-        "_mxlsx",
-        "_final",
-        "_batch_files",
-        "_file_start",
-        "_csv_rejects",
-        "_csv_reject_scans",
-    ):
+_GROUP_TABLES = ("_mparsed", "_mconv", "_mpy", "_mxlsx", "_csv_rejects", "_csv_reject_scans")
+
+
+def drop_temp_tables(
+    con: duckdb.DuckDBPyConnection, tables=(*_GROUP_TABLES, "_final", "_batch_files", "_file_start")
+) -> None:
+    for t in tables:
         try:
             con.execute(f"drop table if exists {t}")
         except duckdb.Error:
             return  # the transaction failed: the caller rolls it back, temp tables included
 
 
-def read_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile], loaded_at) -> None:
-    """Load CSV exports of one mapping and header (csv_candidate) with one read_csv; fills each
-    file's Counts. Raises BatchFallback where only mapped.read decides (nothing written yet)."""
-    m, header = files[0].mapping, files[0].header
+def _stage_csv_group(con, group: list[BatchFile], tmp: Path) -> None:
+    """_mparsed and _mconv for CSV files of one mapping and header: one read_csv."""
+    m, header = group[0].mapping, group[0].header
     names = [f"c{i}" for i in range(len(header))]
-    with tempfile.TemporaryDirectory(prefix="callcenter-gb18030-") as tmp:
-        # DuckDB reads UTF-8 only: a GB18030 export is read through a UTF-8 copy (same lines).
-        scanned = []
-        for i, f in enumerate(files):
-            if f.encoding == "utf-8":
-                scanned.append(f)
-                continue
-            copy = Path(tmp) / f"{i}.csv"
+    scanned = []
+    for f in group:
+        if f.encoding == "utf-8":
+            scanned.append(f)
+        else:  # DuckDB reads UTF-8 only: a GB18030 export is read through a UTF-8 copy (same lines)
+            copy = tmp / f"{len(list(tmp.iterdir()))}.csv"
             copy.write_bytes(f.path.read_bytes().decode(f.encoding).encode("utf-8"))
-            scanned.append(replace(f, path=copy))  # same Counts object: filled for the original
-        try:
-            try:
-                stage_csv_batch(
-                    con,
-                    "_mparsed",
-                    scanned,
-                    lambda part: csv_batch_scan(part, names, [*names, "false as _py"]),
-                    lambda source: convert_sql(m, header, source)[0],
-                    ("mapped", str(m.path), tuple(header)),
-                )
-                _finish_conversion(con, m, header)
-            except duckdb.Error as e:
-                raise BatchFallback(str(e).splitlines()[0]) from None
-            _load_converted(con, scanned, loaded_at, lambda _line, texts: texts, check_lines=True)
-        finally:
-            drop_temp_tables(con)
+            scanned.append(copy)
+    paths = [x if isinstance(x, Path) else x.path for x in scanned]
+    stage_csv_batch(
+        con,
+        "_mparsed",
+        [replace(f, path=p) for f, p in zip(group, paths, strict=True)],
+        lambda part: csv_batch_scan(part, names, [*names, "false as _py"]),
+        lambda source: convert_sql(m, header, source)[0],
+        ("mapped", str(m.path), tuple(header)),
+    )
+    _finish_conversion(con, m, header)
+    # Line = rowid offset + 2 holds only if every line after the header is one record.
+    per_file = dict(con.execute("select _path, count(*) from _mconv group by _path").fetchall())
+    for f, p in zip(group, paths, strict=True):
+        if per_file.get(str(p), 0) + 1 != f.line_count:
+            raise BatchFallback(f"{f.source_file}: blank or multi-line records")
+    # Lineage by the original file: the copies' paths are renamed back.
+    for f, p in zip(group, paths, strict=True):
+        if p != f.path:
+            con.execute("update _mconv set _path = ? where _path = ?", [str(f.path), str(p)])
 
 
 def _xlsx_text(v, fld: str) -> tuple[str | None, bool]:
@@ -516,40 +477,129 @@ def _xlsx_text(v, fld: str) -> tuple[str | None, bool]:
     return None, True
 
 
-def read_rows(ctx: FileContext, m: mapped.Mapping, header: list[str], body: list[tuple[int, list]]) -> Counts:
-    """Load an .xlsx sheet's rows (read by mapped.read) through the same conversion: its mapped
-    columns are staged as text, column by column; the cells themselves decide the other rows."""
-    con = ctx.con
-    n, width = len(body), len(header)
+def _stage_xlsx_group(con, group: list[BatchFile]) -> None:
+    """_mparsed and _mconv for .xlsx sheets of one mapping and header (rows read by calamine):
+    the mapped columns staged as text, column by column; unmapped columns are not needed (the
+    rows left to Python are decided from the cells themselves)."""
+    m, header = group[0].mapping, group[0].header
+    width = len(header)
+    body = [(f, line, cells) for f in group for line, cells in f.cells]
+    n = len(body)
     only_python = [False] * n
-    columns: dict[str, list] = {f"c{i}": [None] * n for i in range(width)}  # unmapped: not needed
+    columns: dict[str, list] = {f"c{i}": [None] * n for i in range(width)}
     for h, i in {h: i for i, h in enumerate(header) if h in m.columns}.items():
-        fld, texts = m.columns[h], [None] * n
-        for j, (_, cells) in enumerate(body):
+        fld, texts, seen = m.columns[h], columns[f"c{i}"], {}
+        for j, (_, _, cells) in enumerate(body):
             v = cells[i] if i < len(cells) else None
             if v.__class__ is str:
                 if v:
                     texts[j] = v
             elif v is not None:
-                texts[j], py = _xlsx_text(v, fld)
-                only_python[j] = only_python[j] or py
-        columns[f"c{i}"] = texts
+                hit = seen.get((v.__class__, v))
+                if hit is None:
+                    hit = seen[(v.__class__, v)] = _xlsx_text(v, fld)
+                texts[j] = hit[0]
+                only_python[j] = only_python[j] or hit[1]
     stage_columns(
         con,
         "_mxlsx",
         [(f"c{i}", "varchar") for i in range(width)]
         + [("_py", "boolean"), ("_path", "varchar"), ("_line", "bigint")],
-        {**columns, "_py": only_python, "_path": [str(ctx.path)] * n, "_line": [line for line, _ in body]},
+        {
+            **columns,
+            "_py": only_python,
+            "_path": [str(f.path) for f, _, _ in body],
+            "_line": [x[1] for x in body],
+        },
     )
-    by_line = dict(body)
-    bf = BatchFile(ctx.path, ctx.source_file, header, False, mapped.KIND_TABLE[m.kind], mapping=m)
+    con.execute(
+        f"create or replace temp table _mparsed as {convert_sql(m, header, 'select * from _mxlsx')[0]}"
+    )
+    _finish_conversion(con, m, header)
+
+
+def read_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile], loaded_at) -> None:
+    """Load survey or schedule exports of one raw table (candidate(): CSV and .xlsx, any of its
+    mappings) in one pass: per group of one mapping, header and file type one conversion (CSV:
+    one read_csv), then one dedupe and insert in file order; fills each file's Counts. Raises
+    BatchFallback where only mapped.read decides (nothing is written before)."""
+    table, kind = files[0].table, files[0].mapping.kind
+    groups: dict[tuple, list[BatchFile]] = {}
+    for f in files:
+        groups.setdefault((str(f.mapping.path), tuple(f.header), f.cells is not None), []).append(f)
+    order = {str(f.path): i for i, f in enumerate(files)}
+    cols = ", ".join(c for c, _ in RAW_TABLES[table])
     try:
-        parse = convert_sql(m, header, "select * from _mxlsx")[0]
-        con.execute(f"create or replace temp table _mparsed as {parse}")
-        _finish_conversion(con, m, header)
-        _load_converted(con, [bf], ctx.loaded_at, lambda line, _texts: by_line[line], check_lines=False)
+        with tempfile.TemporaryDirectory(prefix="callcenter-mapped-") as tmp:
+            first = True
+            for (_, _, is_xlsx), group in groups.items():
+                m, header = group[0].mapping, group[0].header
+                try:
+                    if is_xlsx:
+                        _stage_xlsx_group(con, group)
+                    else:
+                        _stage_csv_group(con, group, Path(tmp))
+                except duckdb.Error as e:
+                    raise BatchFallback(str(e).splitlines()[0]) from None
+                line, file_join = number_batch_rows(con, "_mconv", files)
+                cells = {(order[str(f.path)], line_no): c for f in group if f.cells for line_no, c in f.cells}
+
+                def cells_of(file_no, line_no, texts, cells=cells):
+                    return cells[(file_no, line_no)] if cells else texts
+
+                decided = _decide_in_python(con, m, header, line, file_join, cells_of)
+                from_python = (
+                    f"union all select {cols}, reject_reason, raw_record, source_line, _file, source_file from _mpy"
+                    if decided
+                    else ""
+                )
+                into = "create or replace temp table _final as" if first else "insert into _final"
+                con.execute(
+                    f"""{into} select {cols}, null::varchar as reject_reason, null::varchar as raw_record,
+                                {line} as source_line, b._file, b.source_file
+                         from _mconv s {file_join} where s._clean
+                         {from_python}"""
+                )
+                first = False
+                for f in group:
+                    f.counts.notes = _notes(m, header) + f.counts.notes
+                drop_temp_tables(con, _GROUP_TABLES)
+        finish_batch(con, table, kind, files, loaded_at)
     finally:
         drop_temp_tables(con)
+
+
+def _xlsx_rows(path: Path, source_file: str, sheet) -> tuple[list[str], list[tuple[int, list]]]:
+    from types import SimpleNamespace
+
+    return mapped._read_table(SimpleNamespace(path=path, source_file=source_file), "auto", sheet)
+
+
+def candidate(path: Path, source_file: str, explicit: Path | None = None) -> BatchFile | None:
+    """A BatchFile for a survey or schedule export DuckDB can convert (a CSV, or an .xlsx sheet
+    read here once), else None: mapped.read decides."""
+    if path.suffix.lower() != ".xlsx":
+        return csv_candidate(path, source_file, explicit)
+    sheet = mapped.load_mapping(explicit).sheet if explicit is not None else 0
+    try:
+        header, body = _xlsx_rows(path, source_file, sheet)
+    except IngestError:
+        return None
+    m = _header_mapping(path, header, explicit)
+    if m is None or m.sheet != sheet:
+        return None
+    return BatchFile(path, source_file, header, False, mapped.KIND_TABLE[m.kind], mapping=m, cells=body)
+
+
+def read_rows(
+    ctx: FileContext, m: mapped.Mapping, header: list[str], body: list[tuple[int, list]]
+) -> Counts | None:
+    """One .xlsx sheet (read by mapped.read) through read_batch; None when mapped.read must load it."""
+    bf = BatchFile(ctx.path, ctx.source_file, header, False, mapped.KIND_TABLE[m.kind], mapping=m, cells=body)
+    try:
+        read_batch(ctx.con, [bf], ctx.loaded_at)
+    except BatchFallback:
+        return None
     return bf.counts
 
 
