@@ -483,23 +483,26 @@ def _stage_xlsx_group(con, group: list[BatchFile]) -> None:
     rows left to Python are decided from the cells themselves)."""
     m, header = group[0].mapping, group[0].header
     width = len(header)
-    body = [(f, line, cells) for f in group for line, cells in f.cells]
-    n = len(body)
+    rows = [
+        cells if len(cells) >= width else [*cells, *[None] * (width - len(cells))]
+        for f in group
+        for _, cells in f.cells
+    ]
+    n = len(rows)
     only_python = [False] * n
     columns: dict[str, list] = {f"c{i}": [None] * n for i in range(width)}
     for h, i in {h: i for i, h in enumerate(header) if h in m.columns}.items():
-        fld, texts, seen = m.columns[h], columns[f"c{i}"], {}
-        for j, (_, _, cells) in enumerate(body):
-            v = cells[i] if i < len(cells) else None
-            if v.__class__ is str:
-                if v:
-                    texts[j] = v
-            elif v is not None:
-                hit = seen.get((v.__class__, v))
-                if hit is None:
-                    hit = seen[(v.__class__, v)] = _xlsx_text(v, fld)
-                texts[j] = hit[0]
-                only_python[j] = only_python[j] or hit[1]
+        fld, seen = m.columns[h], {}
+        raw = [cells[i] for cells in rows]
+        texts = columns[f"c{i}"] = [v if v.__class__ is str and v else None for v in raw]
+        for j in [j for j, v in enumerate(raw) if v is not None and v.__class__ is not str]:
+            v = raw[j]
+            hit = seen.get((v.__class__, v))
+            if hit is None:
+                hit = seen[(v.__class__, v)] = _xlsx_text(v, fld)
+            texts[j] = hit[0]
+            if hit[1]:
+                only_python[j] = True
     stage_columns(
         con,
         "_mxlsx",
@@ -508,8 +511,8 @@ def _stage_xlsx_group(con, group: list[BatchFile]) -> None:
         {
             **columns,
             "_py": only_python,
-            "_path": [str(f.path) for f, _, _ in body],
-            "_line": [x[1] for x in body],
+            "_path": [str(f.path) for f in group for _ in f.cells],
+            "_line": [line for f in group for line, _ in f.cells],
         },
     )
     con.execute(
@@ -542,10 +545,16 @@ def read_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile], loaded_at
                 except duckdb.Error as e:
                     raise BatchFallback(str(e).splitlines()[0]) from None
                 line, file_join = number_batch_rows(con, "_mconv", files)
-                cells = {(order[str(f.path)], line_no): c for f in group if f.cells for line_no, c in f.cells}
+                sheets = {order[str(f.path)]: f for f in group if f.cells is not None}
+                by_line: dict[int, dict] = {}
 
-                def cells_of(file_no, line_no, texts, cells=cells):
-                    return cells[(file_no, line_no)] if cells else texts
+                def cells_of(file_no, line_no, texts, sheets=sheets, by_line=by_line):
+                    """A sheet's own cells (typed) decide its rows; a CSV row's are the texts."""
+                    if file_no not in sheets:
+                        return texts
+                    if file_no not in by_line:
+                        by_line[file_no] = dict(sheets[file_no].cells)
+                    return by_line[file_no][line_no]
 
                 decided = _decide_in_python(con, m, header, line, file_join, cells_of)
                 from_python = (
