@@ -35,7 +35,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -86,6 +86,8 @@ class Snapshot:
     copied: tuple[str, ...] = field(default=())  # tables copied from the warehouse (the rest were kept)
     incremental: bool = False  # started from the previous snapshot's file
     patched: dict[str, int] = field(default_factory=dict)  # table -> partitions (report dates) replaced
+    # fingerprint per report date of each dated table (stored beside the kept snapshot)
+    by_date: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _quote(name: str) -> str:
@@ -142,19 +144,77 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, catalog: str, tables: lis
     row: independent of row order (a sorted serving table and its warehouse mart agree), changed
     by any inserted, deleted or rewritten row unless row hashes collide.
     """
+    return fingerprints_by_date(con, catalog, tables, table_columns(con, catalog))[0]
+
+
+# Fingerprint of the rows of one report date: (row count, sum of row hashes, xor of row hashes).
+PartFingerprint = tuple[int, int, int]
+
+
+def _dated(columns: list[tuple[str, str]]) -> bool:
+    return (PARTITION_COLUMN, "DATE") in columns
+
+
+def fingerprints_by_date(
+    con: duckdb.DuckDBPyConnection, catalog: str, tables: list[str], columns: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, str], dict[str, dict[date | None, PartFingerprint]]]:
+    """`table_fingerprints` of `tables`, and for each table with a DATE `report_date` the same
+    fingerprint per report date, from one scan per table (the table's is the per-date ones added up:
+    counts and sums add, xors xor)."""
     if not tables:
-        return {}
-    columns = table_columns(con, catalog)
+        return {}, {}
     parts = []
     for table in tables:
-        row_hash = _row_hash(columns[table])
+        row_hash, dated = _row_hash(columns[table]), _dated(columns[table])
         parts.append(
-            f"select {_sql_text(table)} as t, count(*) as n, sum({row_hash}::hugeint) as s, "
-            f"bit_xor({row_hash}) as x from {catalog}.{PUBLISHED_SCHEMA}.{_quote(table)}"
+            f"select {_sql_text(table)} as t, {_quote(PARTITION_COLUMN) if dated else 'null::date'} as part, "
+            f"count(*) as n, sum({row_hash}::hugeint) as s, bit_xor({row_hash}) as x "
+            f"from {catalog}.{PUBLISHED_SCHEMA}.{_quote(table)}" + (" group by 2" if dated else "")
         )
+    totals = {t: [0, 0, 0] for t in tables}
+    by_date: dict[str, dict[date | None, PartFingerprint]] = {t: {} for t in tables if _dated(columns[t])}
+    for table, part, n, total, xor in con.execute(" union all ".join(parts)).fetchall():
+        fp = (n, total or 0, xor or 0)
+        if table in by_date:
+            by_date[table][part] = fp
+        acc = totals[table]
+        acc[0], acc[1], acc[2] = acc[0] + fp[0], acc[1] + fp[1], acc[2] ^ fp[2]
+    fingerprints = {t: f"{n}/{total}/{xor}/{_shape(columns[t])}" for t, (n, total, xor) in totals.items()}
+    return fingerprints, by_date
+
+
+def _partitions_file(paths: Paths, snapshot_id: str) -> Path:
+    return _snapshots_dir(paths) / f"{snapshot_id}.partitions.json"
+
+
+def _write_partitions(path: Path, by_date: dict[str, dict[date | None, PartFingerprint]]) -> None:
+    doc = {
+        t: [[None if d is None else d.isoformat(), *fp] for d, fp in parts.items()]
+        for t, parts in by_date.items()
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _read_partitions(
+    path: Path, fingerprints: dict[str, str]
+) -> dict[str, dict[date | None, PartFingerprint]]:
+    """Per-date fingerprints stored with a snapshot, for the tables whose per-date values add up to
+    that snapshot's table fingerprint (`fingerprints`, from its publish_info); a missing or
+    unreadable file gives none (the snapshot's rows are then fingerprinted by date instead)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
     out = {}
-    for table, n, total, xor in con.execute(" union all ".join(parts)).fetchall():
-        out[table] = f"{n}/{total or 0}/{xor or 0}/{_shape(columns[table])}"
+    for table, rows in doc.items():
+        parts = {None if d is None else date.fromisoformat(d): (n, s, x) for d, n, s, x in rows}
+        n, total, xor = 0, 0, 0
+        for pn, ps, px in parts.values():
+            n, total, xor = n + pn, total + ps, xor ^ px
+        if table in fingerprints and fingerprints[table].split("/", 3)[:3] == [str(n), str(total), str(xor)]:
+            out[table] = parts
     return out
 
 
@@ -318,13 +378,17 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
             raise PublishError(f"warehouse has no tables in schema {PUBLISHED_SCHEMA}: nothing to publish")
         # one transaction: the fingerprints describe exactly the rows copied
         con.execute("begin")
-        fingerprints = table_fingerprints(con, "wh", tables)
+        columns = table_columns(con, "wh")
+        fingerprints, by_date = fingerprints_by_date(con, "wh", tables, columns)
+        # the per-date fingerprints of the snapshot copied (stored beside it when it was published)
+        previous_by_date = (
+            _read_partitions(_partitions_file(paths, previous_id), previous) if previous_id else {}
+        )
         # rows appended by patches since each sorted table's last whole sort, for the snapshot copied
         appended = dict(_appended_state(paths).get(previous_id, {})) if previous_id else {}
         kept = set(published_tables(con, "serving")) if incremental else set()
         for gone in sorted(kept - set(tables)) + ([PUBLISH_INFO_TABLE] if incremental else []):
             con.execute(f"drop table if exists {PUBLISHED_SCHEMA}.{_quote(gone)}")
-        columns = table_columns(con, "wh")
         for table in tables:
             q = f"{PUBLISHED_SCHEMA}.{_quote(table)}"
             before = (previous or {}).get(table) if table in kept else None
@@ -341,7 +405,15 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
                     and appended[table] <= RESORT_AFTER_APPENDED_SHARE * int(before.split("/", 1)[0])
                 )
             ):
-                changed = _changed_partitions(con, table, columns[table])
+                if table in previous_by_date and table in by_date:
+                    before_dates, now_dates = previous_by_date[table], by_date[table]
+                    changed = [
+                        d
+                        for d in before_dates.keys() | now_dates.keys()
+                        if before_dates.get(d) != now_dates.get(d)
+                    ]
+                else:
+                    changed = _changed_partitions(con, table, columns[table])
                 inserted = _replace_partitions(con, table, changed)
                 if table in SERVING_ORDER:
                     appended[table] += inserted
@@ -381,7 +453,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
         raise PublishError(f"{tmp}.wal left after close: not publishing a file that needs WAL replay")
     _fsync(tmp)
     _record_appended(paths, snapshot_id, {t: n for t, n in appended.items() if t in counts})
-    return Snapshot(snapshot_id, tmp, counts, tuple(copied), incremental, patched)
+    return Snapshot(snapshot_id, tmp, counts, tuple(copied), incremental, patched, by_date)
 
 
 def _snapshots_dir(paths: Paths) -> Path:
@@ -433,12 +505,14 @@ def publish(paths: Paths, run_id: str, *, now: datetime | None = None, full: boo
     keep_dir = _snapshots_dir(paths)
     keep_dir.mkdir(parents=True, exist_ok=True)
     kept = keep_dir / f"{snap.snapshot_id}.duckdb"
+    _write_partitions(_partitions_file(paths, snap.snapshot_id), snap.by_date)
     os.replace(snap.path, kept)
     os.chmod(kept, 0o444)  # snapshots (and the serving file, same inode) are never written again
     _fsync(keep_dir)
     _swap_in(paths, kept)
     for old in list_snapshots(paths)[: -keep_count()]:
         old.unlink(missing_ok=True)
+        _partitions_file(paths, old.stem).unlink(missing_ok=True)
     _log(
         paths,
         {
@@ -451,7 +525,15 @@ def publish(paths: Paths, run_id: str, *, now: datetime | None = None, full: boo
             "patched": snap.patched,
         },
     )
-    return Snapshot(snap.snapshot_id, paths.serving, snap.tables, snap.copied, snap.incremental, snap.patched)
+    return Snapshot(
+        snap.snapshot_id,
+        paths.serving,
+        snap.tables,
+        snap.copied,
+        snap.incremental,
+        snap.patched,
+        snap.by_date,
+    )
 
 
 def rollback(paths: Paths, to: str | None = None) -> str:

@@ -272,3 +272,88 @@ def test_a_sorted_table_is_patched_until_its_appended_tail_passes_a_tenth_then_s
         assert state[second.snapshot_id] == {"fct_queue_stints": 1}  # kept while its snapshot is kept
     finally:
         con.close()
+
+
+def _old_fingerprint(con, catalog: str, table: str) -> str:
+    """The table fingerprint as computed before per-date fingerprints: one ungrouped scan."""
+    cols = con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = 'marts' "
+        "and table_name = ? order by column_index",
+        [catalog, table],
+    ).fetchall()
+    h = f"hash({', '.join(chr(34) + c + chr(34) for c, _ in cols)})"
+    n, s, x = con.execute(
+        f'select count(*), sum({h}::hugeint), bit_xor({h}) from {catalog}.marts."{table}"'
+    ).fetchone()
+    return f"{n}/{s or 0}/{x or 0}/" + ",".join(f"{c}:{t}" for c, t in cols)
+
+
+def test_the_next_publish_compares_dates_with_the_fingerprints_stored_beside_the_snapshot(
+    instance, monkeypatch
+):
+    execute(instance.warehouse, STINTS + "; create table marts.agg_empty_daily (report_date date, n integer)")
+    first = publish.publish(instance, "run1")
+    stored = json.loads(
+        (instance.serving_dir / "snapshots" / f"{first.snapshot_id}.partitions.json").read_text()
+    )
+    assert "fct_contacts" in stored and "agg_stress_team" not in stored  # dated marts only
+    assert stored["agg_empty_daily"] == []
+    con = duckdb.connect()
+    con.execute(f"attach '{instance.warehouse}' as wh (read_only)")
+    tables = publish.published_tables(con, "wh")
+    # the table fingerprints (publish_info) are the per-date ones added up: the same values as one
+    # ungrouped scan gives, for dated, undated and empty tables
+    assert publish.table_fingerprints(con, "wh", tables) == {
+        t: _old_fingerprint(con, "wh", t) for t in tables
+    }
+    con.close()
+    execute(
+        instance.warehouse,
+        NEW_DAY
+        + "insert into marts.fct_queue_stints values ('c', timestamp '2024-01-02 08:00', date '2024-01-02');"
+        + "insert into marts.agg_empty_daily values (null, 1);",
+    )
+
+    def no_scan_of_the_snapshot(*args):
+        raise AssertionError("the snapshot's rows were fingerprinted by date again")
+
+    monkeypatch.setattr(publish, "_changed_partitions", no_scan_of_the_snapshot)
+    now = __import__("datetime").datetime(2030, 1, 2, 3, 4, 5)
+    second = publish.publish(instance, "run2", now=now)
+    assert second.patched == {
+        "fct_contacts": 1,
+        "agg_center_daily": 1,
+        "agg_queue_daily": 4,
+        "fct_queue_stints": 1,
+        "agg_empty_daily": 1,  # a null report date is a partition too
+    }
+    monkeypatch.undo()
+    reference = publish.build_snapshot(instance, "run2", now=now, full=True)
+    try:
+        assert_same_snapshot(instance.serving, reference.path)
+    finally:
+        reference.path.unlink()
+
+
+def test_without_stored_date_fingerprints_the_snapshot_is_compared_by_scanning_it(instance, monkeypatch):
+    monkeypatch.setenv(publish.KEEP_ENV, "2")
+    first = publish.publish(instance, "run1")
+    sidecar = instance.serving_dir / "snapshots" / f"{first.snapshot_id}.partitions.json"
+    # a sidecar that does not add up to the snapshot's fingerprints is not trusted (nor a missing one)
+    doc = json.loads(sidecar.read_text())
+    doc["agg_center_daily"][0][1] += 1
+    sidecar.write_text(json.dumps(doc))
+    execute(instance.warehouse, "update marts.agg_center_daily set answered = answered + 1 where report_date = "
+            "(select max(report_date) from marts.agg_center_daily)")  # fmt: skip
+    now = __import__("datetime").datetime(2030, 1, 2, 3, 4, 5)
+    second = publish.publish(instance, "run2", now=now)
+    assert second.patched == {"agg_center_daily": 1}
+    reference = publish.build_snapshot(instance, "run2", now=now, full=True)
+    try:
+        assert_same_snapshot(instance.serving, reference.path)
+    finally:
+        reference.path.unlink()
+    publish.publish(instance, "run3")
+    # pruned with its snapshot
+    assert not sidecar.exists()
+    assert len(list((instance.serving_dir / "snapshots").glob("*.partitions.json"))) == 2
