@@ -610,7 +610,8 @@ def _load_batch(
             done_rows += bf.counts.rows_read
             share_end = started + (finished - started) * (done_rows / total_rows)
             c = bf.counts
-            c.notes.append(f"loaded in a batch of {len(files)} files")
+            if len(files) > 1:
+                c.notes.append(f"loaded in a batch of {len(files)} files")
             lines.append((
                 bf.source_file, sha, c.source, fmt, c.rows_read, c.rows_loaded,
                 c.rows_quarantined, c.rows_duplicate, "loaded", "; ".join(c.notes), share_start, share_end,

@@ -537,6 +537,8 @@ def read_batch(
     truncation, unreadable files)."""
     is_segments = table == "contact_segments"
     wanted, build_sql = (SEGMENT_COLUMNS, _segment_sql) if is_segments else (STATE_COLUMNS, _state_sql)
+    for f in files:  # a retried file (the batch fell back and was halved) starts afresh
+        f.counts = Counts(source=table)
     csvs = [f for f in files if not f.is_parquet]
     parquets = [f for f in files if f.is_parquet]
     header = csvs[0].header if csvs else []

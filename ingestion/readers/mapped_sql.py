@@ -527,6 +527,8 @@ def read_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile], loaded_at
     one read_csv), then one dedupe and insert in file order; fills each file's Counts. Raises
     BatchFallback where only mapped.read decides (nothing is written before)."""
     table, kind = files[0].table, files[0].mapping.kind
+    for f in files:  # a retried file (the batch fell back and was halved) starts afresh
+        f.counts = Counts(source=kind)
     groups: dict[tuple, list[BatchFile]] = {}
     for f in files:
         groups.setdefault((str(f.mapping.path), tuple(f.header), f.cells is not None), []).append(f)
