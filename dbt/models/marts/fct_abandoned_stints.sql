@@ -6,6 +6,10 @@
 -- Incremental: a run rebuilds the report dates of stints loaded since the previous run (the same
 -- dates fct_queue_stints rebuilt; touched_report_dates in macros/incremental.sql). Counts per date
 -- are reconciled with fct_queue_stints by the data test assert_abandoned_stints_match_queue_stints.
+-- The dates are read first and written into the query as constants (touched_report_date_list): as a
+-- subquery, DuckDB put every abandoned stint of history (all columns) on the build side of a semi
+-- join once the table was large (its estimate of the loaded_at comparison), instead of filtering
+-- the scan by date.
 {{
     config(
         materialized='incremental',
@@ -20,12 +24,6 @@ with
 stints as (
     select * from {{ ref('fct_queue_stints') }}
 ),
-
-{% if is_incremental_with(['loaded_at']) %}
-    dates_to_rebuild as (
-        {{ touched_report_dates(ref('fct_queue_stints')) }}
-    ),
-{% endif %}
 
 final as (
     select
@@ -44,7 +42,7 @@ final as (
     where
         outcome = 'abandoned'
         {% if is_incremental_with(['loaded_at']) %}
-            and report_date in (select d.report_date from dates_to_rebuild as d)
+            and report_date in ({{ touched_report_date_list(ref('fct_queue_stints')) }})
         {% endif %}
 )
 
