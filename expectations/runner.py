@@ -156,7 +156,7 @@ def _arrow(con, sql: str, params: list | None = None) -> pa.Table:
 
 
 def volume_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
+    con, params: dict, since: datetime | None, window_start: date | None = None, table_windows=None
 ) -> pa.Table:
     """Rows per local day against the median of the same weekday in the preceding weeks.
 
@@ -273,7 +273,7 @@ def volume_frame(
 
 
 def freshness_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
+    con, params: dict, since: datetime | None, window_start: date | None = None, table_windows=None
 ) -> pa.Table:
     """Per source: newest event, and how far it lags the newest source (a feed that stopped)."""
     parts = []
@@ -309,11 +309,11 @@ def published_pii_frame(
     params: dict,
     since: datetime | None,
     window_start: date | None = None,
-    whole_tables: frozenset[str] = frozenset(),
+    table_windows: dict[str, date | None] | None = None,
 ) -> pa.Table:
     """One row per text column of every published table: values that look like a phone number.
 
-    A dated table is scanned from `window_start` on, unless it is one of `whole_tables`."""
+    A dated table is scanned from `window_start` on (or its own start in `table_windows`)."""
     schema = params.get("schema", "marts")
     exempt = params.get("exempt_values") or {}  # column name -> full-value pattern that is allowed
     rows = []
@@ -336,12 +336,9 @@ def published_pii_frame(
             continue
         # a dated table is scanned on the report dates this run judges; others whole
         where, args = "", []
-        if (
-            window_start is not None
-            and window_col in {c for c, _ in columns}
-            and f"{schema}.{table}" not in whole_tables
-        ):
-            where, args = f" where {_q(window_col)} >= ?", [window_start]
+        start = table_window(window_start, table_windows or {}, [f"{schema}.{table}"])
+        if start is not None and window_col in {c for c, _ in columns}:
+            where, args = f" where {_q(window_col)} >= ?", [start]
         selects = []
         for col in text_cols:
             # stripping dates costs a string copy per value: only values with a '-' can hold one
@@ -376,7 +373,7 @@ def published_pii_frame(
 
 
 def stress_cells_frame(
-    con, params: dict, since: datetime | None, window_start: date | None = None, whole_tables=frozenset()
+    con, params: dict, since: datetime | None, window_start: date | None = None, table_windows=None
 ) -> pa.Table:
     """Published (non-suppressed) cells of every stress mart, with their respondent count."""
     schema = params.get("schema", "marts")
@@ -417,7 +414,7 @@ def read_frame(
     *,
     columns: list[str] | None = None,
     window_start: date | None = None,
-    whole_tables: frozenset[str] = frozenset(),
+    table_windows: dict[str, date | None] | None = None,
 ) -> tuple[str, pa.Table | pd.DataFrame | None]:
     """(what was read, frame); frame None when the table does not exist.
 
@@ -427,7 +424,7 @@ def read_frame(
     if "frame" in meta:
         gen = FRAMES[meta["frame"]]
         params = meta.get("params") or {}
-        return meta.get("target", meta["frame"]), gen(con, params, since, window_start, whole_tables)
+        return meta.get("target", meta["frame"]), gen(con, params, since, window_start, table_windows or {})
     target = meta.get("table") or meta.get("target", "query")
     tables = [meta["table"]] if "table" in meta else meta.get("requires") or []
     if not all(_table_exists(con, t) for t in tables):
@@ -767,8 +764,8 @@ def default_manifest(warehouse: Path) -> Path | None:
 
 
 def marts_window_start(con, config: dict, since: datetime | None, suite_names: list[str]) -> date | None:
-    """First report date the mart checks of this run judge; None: every date (no lineage known:
-    a loaded roster makes every mart judged on every date). See `marts_window`."""
+    """First report date the mart checks of this run judge with no dbt lineage known (a loaded
+    roster's dates then apply to every mart); None: every date. See `marts_window`."""
     return marts_window(con, config, since, suite_names)[0]
 
 
@@ -778,35 +775,41 @@ def marts_window(
     since: datetime | None,
     suite_names: list[str],
     lineage: dict[str, frozenset[str]] | None = None,
-) -> tuple[date | None, frozenset[str]]:
-    """(first report date the mart checks of this run judge, None: every date; the tables judged
-    on every date whatever that start).
+) -> tuple[date | None, dict[str, date | None]]:
+    """(first report date the mart checks of this run judge, None: every date; the first date of
+    the tables built from a source that says itself which dates its new rows change).
 
     Marts are judged on the report dates that raw rows loaded after the last clean mart check
     can have changed (the dates they fall on, less a look-back for rolling metrics like FCR),
     so the cost of a new day does not grow with history, and a rerun after a failed check judges
     the failed rows again. Every date when no start is given (a full check) or when no clean check
-    is recorded. A loaded source that rewrites every date (the roster) makes the tables built from
-    it (dbt `lineage`) judged on every date; every table when the lineage is not known.
+    is recorded. A loaded `source_touched` table (the roster) gives its own earliest date for the
+    tables downstream of it in the dbt `lineage` (for every table when the lineage is not known);
+    a `whole_history_sources` table makes them judged on every date.
     """
     inc = config.get("incremental") or {}
     if since is None or not inc:
-        return None, frozenset()
+        return None, {}
     # a run whose dbt build failed judged marts that lacked its rows: not a clean mark
     mark = last_clean_check(con, suite_names, also_blocking=("dbt",))
     if mark is None:
-        return None, frozenset()
-    whole: set[str] = set()
-    for table in inc.get("whole_history_sources") or []:
-        if (
-            _table_exists(con, table)
-            and con.execute(
+        return None, {}
+    back = timedelta(days=int(inc.get("lookback_days", 8)) + 1)  # local dates lie within a day of UTC
+
+    def loaded(table: str) -> bool:
+        return _table_exists(con, table) and bool(
+            con.execute(
                 f"select count(*) from (select 1 from {table} where loaded_at > ? limit 1)", [mark]
             ).fetchone()[0]
-        ):
-            if lineage is None:
-                return None, frozenset()
-            whole |= {rel for rel, sources in lineage.items() if table in sources}
+        )
+
+    # source -> first report date its new rows can change in the tables built from it (None: every)
+    own: dict[str, date | None] = {t: None for t in inc.get("whole_history_sources") or [] if loaded(t)}
+    for table, query in (inc.get("source_touched") or {}).items():
+        if loaded(table):
+            value = con.execute(query, [mark]).fetchone()[0]
+            value = value.date() if isinstance(value, datetime) else value
+            own[table] = None if value is None or value - date.min <= back else value - back
     earliest = []
     for query in inc.get("earliest_touched") or []:
         try:
@@ -815,11 +818,25 @@ def marts_window(
             continue
         if value is not None:
             earliest.append(value.date() if isinstance(value, datetime) else value)
-    if not earliest:
-        # nothing loaded since the last clean check: no mart row can have changed
-        return date.max, frozenset(whole)
-    # local report dates lie within a day of UTC dates
-    return min(earliest) - timedelta(days=int(inc.get("lookback_days", 8)) + 1), frozenset(whole)
+    # nothing loaded since the last clean check: no mart row can have changed
+    start = min(earliest) - back if earliest else date.max
+    if lineage is None:  # which tables a source feeds is not known: its dates apply to every table
+        return _earliest(start, *own.values()), {}
+    tables: dict[str, date | None] = {}
+    for source, first in own.items():
+        for rel in (rel for rel, sources in lineage.items() if source in sources):
+            tables[rel] = _earliest(tables.get(rel, date.max), first)
+    return start, tables
+
+
+def _earliest(*starts: date | None) -> date | None:
+    """The earliest of some first dates judged (None: every date)."""
+    return None if any(s is None for s in starts) else min(starts)
+
+
+def table_window(start: date | None, table_windows: dict[str, date | None], tables) -> date | None:
+    """First report date judged of a suite or frame reading `tables`."""
+    return _earliest(start, *(table_windows[t] for t in tables if t in table_windows))
 
 
 def suite_scope(meta: dict, since: datetime | None, window_start: date | None) -> tuple[Predicate, Predicate]:
@@ -1011,16 +1028,16 @@ def run_suites(
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     try:
         mart_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "marts"]
-        window_start, whole = None, frozenset()
+        window_start, table_windows = None, {}
         if mart_suites:
             manifest = manifest or default_manifest(Path(warehouse))
             lineage = dbt_lineage(manifest, built_since=since) if manifest and since else None
-            window_start, whole = marts_window(con, config, since, mart_suites, lineage)
+            window_start, table_windows = marts_window(con, config, since, mart_suites, lineage)
         if window_start is not None:
             log.info(
                 "mart checks judge report dates from %s%s",
                 window_start,
-                f"; every date of {', '.join(sorted(whole))}" if whole else "",
+                "".join(f"; {t} from {d or 'every date'}" for t, d in sorted(table_windows.items(), key=str)),
             )
         raw_suites = [s["name"] for s in suites if (s.get("meta") or {}).get("layer") == "raw"]
         raw_since = raw_judged_since(con, since, raw_suites)
@@ -1036,9 +1053,18 @@ def run_suites(
                 expectations.append(exp)
             by_check = {e["meta"]["check"]: e for e in expectations}
             tables = {meta.get("table")} | set(meta.get("requires") or [])
-            suite_window = None if tables & whole else window_start
+            suite_window = table_window(window_start, table_windows, tables)
             validated = _validate_suite(
-                con, validators, name, meta, expectations, by_check, raw_since, suite_window, pushdown, whole
+                con,
+                validators,
+                name,
+                meta,
+                expectations,
+                by_check,
+                raw_since,
+                suite_window,
+                pushdown,
+                table_windows,
             )
             if validated is None:
                 target = meta.get("table") or meta.get("target", "query")
@@ -1119,7 +1145,16 @@ def _failing_items_sql(
 
 
 def _validate_suite(
-    con, validators, name, meta, expectations, by_check, since, window_start, pushdown=True, whole=frozenset()
+    con,
+    validators,
+    name,
+    meta,
+    expectations,
+    by_check,
+    since,
+    window_start,
+    pushdown=True,
+    table_windows=None,
 ):
     """(target, rows judged, outcome per check), or None when the suite's table does not exist.
 
@@ -1128,7 +1163,7 @@ def _validate_suite(
     outcomes: dict[str, _Outcome] = {}
     derived = None
     if "frame" in meta:  # small derived frames: judged in DuckDB the same way, from a view on them
-        target, derived = read_frame(con, meta, since, window_start=window_start, whole_tables=whole)
+        target, derived = read_frame(con, meta, since, window_start=window_start, table_windows=table_windows)
         con = con.cursor()  # a fresh cursor: duckdb 2.0 refuses work while a result is unfinished
         con.register(DERIVED_VIEW, derived)
         source, (scope, universe) = DERIVED_VIEW, (Predicate("true"), Predicate("true"))

@@ -7,7 +7,7 @@ which report dates a new-day build judges.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -334,21 +334,36 @@ def _manifest(path, lineage: dict[str, list[str]]) -> None:
     path.write_text(__import__("json").dumps({"nodes": nodes, "sources": sources}))
 
 
-def test_a_roster_export_judges_every_date_of_the_marts_built_from_it_only(instance, tmp_path):
-    """The roster rewrites names/teams on every date of the marts built from it (dbt lineage):
-    those are judged whole, the others on the new day's window, as on a day without roster."""
-    _record_clean_check(instance, AFTER_LOAD)
+ROSTER_ROW = (
+    "insert into raw.roster values ('a01', 'Agent One', '{team}', 'sup1', 'sha', 'presales', 'full_time', "
+    "date '2025-01-01', null, date '{as_of}', 'landing/roster/roster_{as_of}.xlsx', 2, timestamp '{loaded}');"
+)
+
+
+@pytest.mark.parametrize("first_export", [True, False])
+def test_a_roster_export_judges_the_marts_built_from_it_from_its_date(instance, tmp_path, first_export):
+    """History is placed by the roster version valid at the time: an export changes the marts built
+    from the roster (dbt lineage) from its as_of_date on, an agent's first export every date (its
+    first version is valid before it). The other marts judge the new day's window."""
     last_day = START + timedelta(days=20)
+    as_of = START + timedelta(days=12)  # a late export, older than the new day's look-back
+    if not first_export:  # an export of the same agent loaded before (a day earlier)
+        execute(
+            instance.warehouse,
+            ROSTER_ROW.format(team="team_a", as_of=as_of - timedelta(days=1), loaded=LOADED_AT),
+        )
+    _record_clean_check(instance, AFTER_LOAD)
     new_rows = AFTER_LOAD + timedelta(hours=1)
     execute(
         instance.warehouse,
         f"""
         update raw.contact_segments set loaded_at = timestamp '{new_rows}'
           where cast(queue_entry_ts as date) = date '{last_day}';
-        insert into raw.roster values ('a01', 'Agent One', 'team_b', 'sup1', 'sha', 'presales', 'full_time',
-          date '2025-01-01', null, date '{last_day}', 'landing/roster/roster.xlsx', 2, timestamp '{new_rows}');
-        -- old faults: a daily roll-up built from the roster, and a fact table that is not
-        update marts.agg_queue_daily set wait_answered_s = -1 where report_date = date '{START + timedelta(days=1)}';
+        {ROSTER_ROW.format(team="team_b", as_of=as_of, loaded=new_rows)}
+        -- old faults: in a daily roll-up built from the roster, one before the export's window and
+        -- one in it; the same in a fact table the roster does not feed
+        update marts.agg_queue_daily set wait_answered_s = -1
+          where report_date in (date '{START + timedelta(days=1)}', date '{START + timedelta(days=3)}');
         update marts.fct_contacts set csat = 9 where report_date = date '{START + timedelta(days=1)}';
         """,
     )
@@ -365,28 +380,35 @@ def test_a_roster_export_judges_every_date_of_the_marts_built_from_it_only(insta
     con = duckdb.connect(str(instance.warehouse), read_only=True)
     lineage = runner.dbt_lineage(manifest, built_since=build_start)
     assert lineage["marts.agg_queue_daily"] == {"raw.contact_segments", "raw.roster"}
-    window, whole = runner.marts_window(con, runner.load_config(), build_start, suites, lineage)
+    window, tables = runner.marts_window(con, runner.load_config(), build_start, suites, lineage)
+    # a first export's date is 1900-01-01 (checks.yaml): every date is judged
+    roster_window = (date(1900, 1, 1) if first_export else as_of) - timedelta(days=9)
     assert window == last_day - timedelta(days=9)
-    assert {t for t in whole if t.startswith("marts.")} == {"marts.agg_queue_daily"}
-    # without a lineage (no manifest, or one older than the build): every mart on every date
-    assert runner.marts_window(con, runner.load_config(), build_start, suites) == (None, frozenset())
+    assert tables["marts.agg_queue_daily"] == roster_window and "marts.fct_contacts" not in tables
+    # without a lineage (no manifest, or one older than the build): the roster's dates for every mart
+    assert runner.marts_window(con, runner.load_config(), build_start, suites) == (roster_window, {})
     assert runner.dbt_lineage(manifest, built_since=datetime.now() + timedelta(days=1)) is None
     assert runner.dbt_lineage(tmp_path / "missing.json") is None
-    judged, contacts, daily = con.execute(
-        "select count(*) filter (where report_date >= ?), count(*), (select count(*) from marts.agg_queue_daily) "
-        "from marts.fct_contacts",
-        [window],
+    judged, contacts, daily, daily_judged = con.execute(
+        "select count(*) filter (where report_date >= ?), count(*), (select count(*) from marts.agg_queue_daily), "
+        "(select count(*) from marts.agg_queue_daily where report_date >= ?) from marts.fct_contacts",
+        [window, roster_window],
     ).fetchone()
     con.close()
     narrow = _summary(runner.run_suites(instance.warehouse, "roster", since=build_start, manifest=manifest))
     wide = _summary(runner.run_suites(instance.warehouse, "roster", since=build_start))
-    # the roster-fed roll-up is judged whole either way: its old fault is caught
-    assert narrow["marts_agg_queue_daily.wait_answered_s_in_range"][:3] == (False, 1, daily)
+    # the roster-fed roll-up: both faults on every date when the agent's first export, else the one
+    # from the export's date less the look-back (the older one was judged clean before)
+    assert narrow["marts_agg_queue_daily.wait_answered_s_in_range"][:3] == (
+        False,
+        2 if first_export else 1,
+        daily if first_export else daily_judged,
+    )
     assert (
         narrow["marts_agg_queue_daily.wait_answered_s_in_range"]
         == wide["marts_agg_queue_daily.wait_answered_s_in_range"]
     )
     # the fact table the roster does not feed: the new day's window, its old date not judged again
     assert narrow["marts_fct_contacts.csat_in_range"][:3] == (True, 0, judged)
-    assert wide["marts_fct_contacts.csat_in_range"][:3] == (False, 12, contacts)
-    assert judged < contacts
+    assert wide["marts_fct_contacts.csat_in_range"][0] is (not first_export)
+    assert judged < contacts and daily_judged == (daily if first_export else 18)  # from day 12 - 9
