@@ -36,6 +36,7 @@ from ingestion.readers.canonical import (
     BatchFile,
     _csv_files_scattered,
     _in,
+    _quote,
     csv_batch_scan,
     finish_batch,
     number_batch_rows,
@@ -491,7 +492,7 @@ def _stage_xlsx_group(con, group: list[BatchFile]) -> None:
     ]
     n = len(rows)
     only_python = [False] * n
-    columns: dict[str, list] = {f"c{i}": [None] * n for i in range(width)}
+    columns: dict[str, list] = {}
     for h, i in {h: i for i, h in enumerate(header) if h in m.columns}.items():
         fld, seen = m.columns[h], {}
         raw = [cells[i] for cells in rows]
@@ -507,18 +508,19 @@ def _stage_xlsx_group(con, group: list[BatchFile]) -> None:
     stage_columns(
         con,
         "_mxlsx",
-        [(f"c{i}", "varchar") for i in range(width)]
-        + [("_py", "boolean"), ("_path", "varchar"), ("_line", "bigint")],
+        [(c, "varchar") for c in columns] + [("_py", "boolean"), ("_sheet", "integer"), ("_line", "bigint")],
         {
             **columns,
             "_py": only_python,
-            "_path": [str(f.path) for f in group for _ in f.cells],
+            "_sheet": [k for k, f in enumerate(group) for _ in f.cells],
             "_line": [line for f in group for line, _ in f.cells],
         },
+        plain=True,
     )
-    con.execute(
-        f"create or replace temp table _mparsed as {convert_sql(m, header, 'select * from _mxlsx')[0]}"
-    )
+    texts = ", ".join(f"c{i}" if f"c{i}" in columns else f"null::varchar as c{i}" for i in range(width))
+    paths = "[" + ", ".join(_quote(f.path) for f in group) + "]"
+    source = f"select {texts}, _py, {paths}[_sheet + 1] as _path, _line from _mxlsx"
+    con.execute(f"create or replace temp table _mparsed as {convert_sql(m, header, source)[0]}")
     _finish_conversion(con, m, header)
 
 
