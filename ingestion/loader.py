@@ -530,6 +530,9 @@ def _load_one(
 # transaction). The byte cap bounds memory: a 30 MB batch of daily CSVs added ~180 MB to peak RSS.
 BATCH_MAX_FILES = 64
 BATCH_MAX_BYTES = 128 << 20
+# .xlsx sheets of a batch wait in memory as Python cells (read once, by the batch candidate): at
+# most this many rows (~100 MB of cells at 7 columns; a 10M year's weekly survey sheet is ~40k).
+BATCH_MAX_SHEET_ROWS = 200_000
 
 
 def _already_loaded_result(path: Path, source_file: str, sha: str, seen: tuple[str, str, str]) -> FileResult:
@@ -565,21 +568,20 @@ def _batch_candidate(path: Path, source_file: str, fmt: str, mapping: Path | Non
 
 
 def _fits(batch: list, table: str, bf, sha: str) -> bool:
-    """Can `bf` join `batch`: same raw table, the batch's one CSV header (or Parquet column set),
-    not the same file content and name twice (the second is `already_loaded`), within the caps."""
+    """Can `bf` join `batch`: same raw table, the batch's one CSV header (or Parquet column set;
+    survey and schedule exports: any), not the same file content and name twice (the second is
+    `already_loaded`), within the caps."""
     first = batch[0][0]
     if first.table != table or len(batch) >= BATCH_MAX_FILES:
         return False
     if (first.mapping is None) != (bf.mapping is None):
         return False
-    if bf.mapping is not None:  # mapped exports: any mapping, header and file type of one raw table
-        return sum(
-            b.path.stat().st_size for b, _ in batch
-        ) + bf.path.stat().st_size <= BATCH_MAX_BYTES and not any(
-            other_sha == sha and other.path.name == bf.path.name for other, other_sha in batch
-        )
     if sum(b.path.stat().st_size for b, _ in batch) + bf.path.stat().st_size > BATCH_MAX_BYTES:
         return False
+    if bf.mapping is not None:  # mapped exports: any mapping, header and file type of one raw table
+        if sum(len(b.cells or ()) for b, _ in batch) + len(bf.cells or ()) > BATCH_MAX_SHEET_ROWS:
+            return False
+        return not any(other_sha == sha and other.path.name == bf.path.name for other, other_sha in batch)
     for other, other_sha in batch:
         if other_sha == sha and other.path.name == bf.path.name:
             return False

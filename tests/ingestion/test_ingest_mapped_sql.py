@@ -204,3 +204,18 @@ def test_local_to_utc_in_sql_is_zoneinfos(tz):
     con.execute("create table t as select unnest(?::timestamp[]) as l", [values])
     got = con.execute(f"select l, {mapped_sql._utc('l', tz, mapped_sql.TZ_YEARS)} from t").fetchall()
     assert [(loc, u) for loc, u in got if u != to_utc_naive(loc, tz)] == []
+
+
+def test_sheet_rows_held_for_a_batch_are_capped(warehouse, tmp_path, monkeypatch):
+    """A sheet that would take the rows a batch holds in memory past the cap loads on its own;
+    the rows are the same."""
+    from ingestion import loader
+
+    monkeypatch.setattr(loader, "BATCH_MAX_SHEET_ROWS", 3)
+    files = _landing(tmp_path)
+    results = ingest_paths(warehouse, files, KEY, relative_to=tmp_path)
+    assert [r.message for r in results[2:]] == [
+        "mapping schedules_sha_zh.yaml",
+        "mapping schedules_lon_zh.yaml",
+    ]
+    _assert_expected(warehouse)
