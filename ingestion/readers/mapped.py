@@ -481,13 +481,6 @@ def _malformed(line: int, cells: list, n_header: int) -> tuple[int, str, str]:
 
 
 def read(ctx: FileContext) -> Counts:
-    from ingestion.readers import mapped_sql
-
-    if ctx.path.suffix.lower() != ".xlsx":
-        # Surveys and schedules: DuckDB reads and converts the file (None: it cannot, read here).
-        counts = mapped_sql.read_csv_file(ctx)
-        if counts is not None:
-            return counts
     explicit = load_mapping(ctx.mapping) if ctx.mapping else None
     candidates = [explicit] if explicit else builtin_mappings()
     encodings = {c.encoding for c in candidates}
@@ -513,10 +506,6 @@ def read(ctx: FileContext) -> Counts:
         )
     if mapping.sheet != 0 and ctx.path.suffix.lower() == ".xlsx":
         header, body = _read_table(ctx, mapping.encoding, mapping.sheet)
-    if ctx.path.suffix.lower() == ".xlsx" and mapped_sql.eligible(mapping):
-        counts = mapped_sql.read_rows(ctx, mapping, header, body)
-        if counts is not None:
-            return counts
     counts = Counts(source=mapping.kind)
     unknown = [h for h in header if h and h not in mapping.columns and h not in mapping.ignore]
     if unknown:

@@ -2,17 +2,19 @@
 
 readers/mapped.py stays the one definition of how a value converts and why a row is quarantined.
 Here DuckDB converts only the forms whose result it reproduces exactly (_field_sql: ISO dates and
-times, whole numbers, the mapping's value-map keys, text without edge whitespace, comments
-without non-ASCII digits) and finishes those rows (survey times to UTC; schedule times on their
-date, a bare end time past midnight on the next day) when they lie 3 hours or more from a change
-of the zone's UTC offset (DuckDB's ICU and Python's zoneinfo disagree inside a DST fold). Every
-other row — a bad value, a missing field, an unusual but valid form — is fetched and decided by
-mapped._row_record exactly as before, so values, reasons and line numbers do not change.
+times, whole numbers, the texts the mapping's value maps accept, text without edge whitespace,
+comments without non-ASCII digits) and finishes those rows (survey times to UTC; schedule times
+on their date, a bare end time past midnight on the next day), converting local time with the
+zone's offsets from zoneinfo (offset_steps), as util.to_utc_naive does. Every other row — a bad
+value, a missing field, an unusual but valid form — is fetched and decided by mapped.decide_row,
+the row-by-row rules, so values, reasons and line numbers do not change.
 
-CSV files of one mapping and header load as a batch like canonical files (readers.canonical: one
-read_csv, rows kept in file order, one dedupe and insert). A file DuckDB does not read as
-Python's csv module would (not UTF-8, a malformed, blank or multi-line record) falls back to the
-per-file Python path (BatchFallback), which reads it as before.
+The loader hands consecutive exports of one raw table over as a batch (candidate(); a single
+file too): per group of one mapping, header and file type one conversion (CSVs: one read_csv,
+rows in file order as in readers.canonical), then one dedupe and insert in file order. A file
+DuckDB might read differently from Python's csv module (a malformed, blank or multi-line record,
+a quote next to a space, a read error) raises BatchFallback before anything is written: the
+loader rolls the batch back and loads such files with mapped.read, the Python path, as before.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.errors import IngestError
-from ingestion.loader import Counts, FileContext, stage_columns, stage_rows
+from ingestion.loader import Counts, stage_columns, stage_rows
 from ingestion.readers import mapped
 from ingestion.readers.canonical import (
     BatchFallback,
@@ -325,6 +327,9 @@ def _header_mapping(path: Path, header: list[str], explicit: Path | None) -> map
     return m if eligible(m) else None
 
 
+_QUOTE_NEXT_TO_SPACE = re.compile(r'[ \t]"|"[ \t]')
+
+
 def csv_candidate(path: Path, source_file: str, explicit: Path | None = None) -> BatchFile | None:
     """A BatchFile for a UTF-8 CSV export DuckDB can convert, else None (mapped.read decides)."""
     if path.suffix.lower() == ".xlsx":
@@ -347,6 +352,8 @@ def csv_candidate(path: Path, source_file: str, explicit: Path | None = None) ->
     if not first or not any(c.strip() for c in first):
         return None  # a blank first line: the header is further down
     header = [c.strip().lstrip("\ufeff") for c in first]
+    if _QUOTE_NEXT_TO_SPACE.search(text):
+        return None  # DuckDB trims `a, "b"` to b where csv keeps ` "b"`: Python reads this file
     m = _header_mapping(path, header, explicit)
     if m is None:
         return None
@@ -608,27 +615,3 @@ def candidate(path: Path, source_file: str, explicit: Path | None = None) -> Bat
     if m is None or m.sheet != sheet:
         return None
     return BatchFile(path, source_file, header, False, mapped.KIND_TABLE[m.kind], mapping=m, cells=body)
-
-
-def read_rows(
-    ctx: FileContext, m: mapped.Mapping, header: list[str], body: list[tuple[int, list]]
-) -> Counts | None:
-    """One .xlsx sheet (read by mapped.read) through read_batch; None when mapped.read must load it."""
-    bf = BatchFile(ctx.path, ctx.source_file, header, False, mapped.KIND_TABLE[m.kind], mapping=m, cells=body)
-    try:
-        read_batch(ctx.con, [bf], ctx.loaded_at)
-    except BatchFallback:
-        return None
-    return bf.counts
-
-
-def read_csv_file(ctx: FileContext) -> Counts | None:
-    """One CSV export through read_batch; None when mapped.read must read it itself."""
-    bf = csv_candidate(ctx.path, ctx.source_file, ctx.mapping)
-    if bf is None:
-        return None
-    try:
-        read_batch(ctx.con, [bf], ctx.loaded_at)
-    except BatchFallback:
-        return None
-    return bf.counts

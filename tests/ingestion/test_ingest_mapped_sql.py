@@ -219,3 +219,31 @@ def test_sheet_rows_held_for_a_batch_are_capped(warehouse, tmp_path, monkeypatch
         "mapping schedules_lon_zh.yaml",
     ]
     _assert_expected(warehouse)
+
+
+def test_csv_quoting_reads_as_pythons_csv_module(warehouse, tmp_path):
+    """Quotes and padding DuckDB's reader could take differently: values as csv.reader gives them
+    (then stripped by the rules). A quote next to a space (DuckDB trims ` "b"` to `b`) sends the
+    whole file to the row path."""
+    header = "通话ID,回访时间,满意度评分,推荐意愿,问题是否解决,意见建议\n"
+    spaced = tmp_path / "csat_2026-04-13.csv"
+    spaced.write_text(header + 'q-1,2026-04-13 09:00:00,4,5,是, "好"\n', encoding="utf-8")
+    quoted = tmp_path / "csat_2026-04-20.csv"
+    quoted.write_text(
+        header
+        + 'q-2,2026-04-20 09:00:00,4,5,是,"x"y\n'
+        + 'q-3,2026-04-20 09:00:00,4,5,是,"x""y, z"\n'
+        + "q-4,2026-04-20 09:00:00 ,4, 5,是 ,x \r\n",
+        encoding="utf-8",
+    )
+    results = ingest_paths(warehouse, [spaced, quoted], KEY)
+    assert_accounting(results)
+    assert query(
+        warehouse,
+        "select contact_id, nps, resolved, comment, source_line from raw.customer_surveys order by 1",
+    ) == [
+        ("q-1", 5, True, '"好"', 2),
+        ("q-2", 5, True, "xy", 2),
+        ("q-3", 5, True, 'x"y, z', 3),
+        ("q-4", 5, True, "x", 4),
+    ]
