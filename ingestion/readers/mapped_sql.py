@@ -358,6 +358,17 @@ def csv_candidate(path: Path, source_file: str, explicit: Path | None = None) ->
     if m is None:
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    # DuckDB's strict reader accepts a record with one trailing empty field too many, which csv
+    # reads as a malformed line: every record must have the header's number of fields.
+    if '"' not in text:
+        if text.count(",") != (len(header) - 1) * lines:
+            return None
+    else:
+        try:
+            if any(len(r) != len(header) for r in csv.reader(io.StringIO(text)) if r):
+                return None
+        except csv.Error:
+            return None
     table = mapped.KIND_TABLE[m.kind]
     return BatchFile(path, source_file, header, False, table, mapping=m, line_count=lines, encoding=encoding)
 

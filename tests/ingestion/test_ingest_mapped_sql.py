@@ -236,8 +236,13 @@ def test_csv_quoting_reads_as_pythons_csv_module(warehouse, tmp_path):
         + "q-4,2026-04-20 09:00:00 ,4, 5,是 ,x \r\n",
         encoding="utf-8",
     )
-    results = ingest_paths(warehouse, [spaced, quoted], KEY)
+    extra = tmp_path / "csat_2026-04-27.csv"  # DuckDB reads the trailing empty field as no field
+    extra.write_text(header + "q-5,2026-04-27 09:00:00,4,5,是,x,\n", encoding="utf-8")
+    results = ingest_paths(warehouse, [spaced, quoted, extra], KEY)
     assert_accounting(results)
+    assert query(warehouse, "select source_line, reason from raw.quarantine") == [
+        (2, "malformed line: 7 fields, header has 6")
+    ]
     assert query(
         warehouse,
         "select contact_id, nps, resolved, comment, source_line from raw.customer_surveys order by 1",
