@@ -59,7 +59,7 @@ _SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_SPACE) + "]"
 _EDGE_SPACE = f"^{_SPACE}|{_SPACE}$"
 _YMD = "(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}"
 _HMS = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
-# Local times DuckDB converts to UTC itself; others (rare) are converted by Python.
+# Years whose local times DuckDB converts to UTC (offset_steps); a row outside them is left to Python.
 TZ_YEARS = (1990, 2059)
 
 
