@@ -8,6 +8,7 @@ test-artifacts/dashboards/, and a warm re-open renders every chart within 3 s.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -391,3 +392,32 @@ def test_executive_cannot_open_sql_lab(executive_page, superset, artifacts):
     editor = page.locator(".ace_editor, [data-test='sql-editor-tabs'], #brace-editor")
     assert editor.count() == 0
     assert "/sqllab" not in page.url or (response is not None and response.status in (401, 403, 404))
+
+
+def test_event_log_keeps_the_audit_trail_without_inner_spans(executive_page, superset):
+    """A dashboard open leaves its audit rows (page view, dashboard API read, one row per
+    chart-data read) in Superset's event log, and none of a request's inner timing spans
+    (AuditEventLogger in superset_config.py, DECISIONLOG.md)."""
+    metadata = superset.data_dir / "superset" / "superset.db"
+
+    def actions() -> dict[str, int]:
+        con = sqlite3.connect(f"file:{metadata}?mode=ro", uri=True)
+        try:
+            return dict(
+                con.execute(
+                    "select action, count(*) from logs where user_id = "
+                    "(select id from ab_user where username = 'executive') group by action"
+                ).fetchall()
+            )
+        finally:
+            con.close()
+
+    before = actions()
+    render = open_dashboard(executive_page, superset, "data_quality", timeout_ms=90_000)
+    after = actions()
+    added = {action: n - before.get(action, 0) for action, n in after.items() if n > before.get(action, 0)}
+    assert added.get("dashboard", 0) >= 1  # the page view
+    assert added.get("DashboardRestApi.get", 0) >= 1
+    assert added.get("ChartDataRestApi.data", 0) >= render.chart_requests  # every chart-data read
+    inner = [a for a in after if a == "_get_data_response" or a.endswith((".json_dumps", ".post_processing"))]
+    assert inner == []
