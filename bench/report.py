@@ -127,7 +127,6 @@ def render(results: list[dict]) -> str:
         "",
         f"- {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB RAM, {m['os']}, Python {m['python']}",
         "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
-        f"- git commit {m['git_commit']}",
     ]
     for r in results:
         shared = (
@@ -136,7 +135,7 @@ def render(results: list[dict]) -> str:
             else ""
         )
         out.append(
-            f"- {r['label']} run {r['started_at']} → {r['finished_at']}: load average at start "
+            f"- {r['label']} run at commit {r['machine'].get('git_commit')}, {r['started_at']} → {r['finished_at']}: load average at start "
             f"{r['loadavg_start'][0]:.1f}, at end {r['loadavg_end'][0]:.1f}{shared}"
         )
     out += ["", "## Data", ""]
