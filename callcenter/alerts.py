@@ -46,16 +46,20 @@ KINDS = {
 # (so ids like 20261122T0800Z survive); ISO dates are kept (they identify the day, not a person).
 _PHONE_LIKE = re.compile(r"(?<!\w)\+?\d(?:[\s\-().]?\d){6,14}(?!\w)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A UUID (run ids) is matched first and kept whole: groups like "-4748-4831-" are digits only often
+# enough (about 1 run id in 3) to look like a phone number.
+_UUID = r"(?<![\w-])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![\w-])"
+_MASKABLE = re.compile(f"(?P<uuid>{_UUID})|{_PHONE_LIKE.pattern}")
 
 
 def _mask_match(m: re.Match) -> str:
-    return m.group(0) if _ISO_DATE.fullmatch(m.group(0)) else "<masked>"
+    return m.group(0) if m.group("uuid") or _ISO_DATE.fullmatch(m.group(0)) else "<masked>"
 
 
 def mask_personal_data(value: Any) -> Any:
     """Mask phone-number-like digit runs in every string inside `value` (dicts/lists walked)."""
     if isinstance(value, str):
-        return _PHONE_LIKE.sub(_mask_match, value)
+        return _MASKABLE.sub(_mask_match, value)
     if isinstance(value, dict):
         return {k: mask_personal_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

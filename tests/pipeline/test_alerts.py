@@ -127,3 +127,11 @@ def test_email_when_smtp_is_configured(data_dir, monkeypatch):
     assert len(received) == 1
     assert "[callcenter stale_source] agent_states is 40 h behind" in received[0]
     assert "table: raw.agent_states" in received[0]
+
+
+def test_run_ids_survive_masking_and_phone_numbers_do_not():
+    from callcenter.alerts import mask_personal_data
+
+    run_id = "2e47a960-4748-4831-b49c-7846a59b1873"  # digit-only groups, as in a real failing run
+    masked = mask_personal_data({"dagster_run_id": run_id, "note": f"run {run_id} caller 138-0013-8000"})
+    assert masked == {"dagster_run_id": run_id, "note": f"run {run_id} caller <masked>"}
