@@ -276,6 +276,21 @@ def open_dashboard(page, superset, slug: str, timeout_ms: int, query: str = "") 
     return Render(elapsed, len(chart_data), cached, slowest, first_sent, last_received, below_the_fold)
 
 
+def wait_until_settled(page, expected: int, timeout_s: float, quiet_s: float = 0.5) -> float:
+    """Seconds until every chart has stayed drawn for quiet_s (a re-mounted grid starts over)."""
+    started = time.monotonic()
+    drawn_since = None
+    while time.monotonic() - started < timeout_s:
+        if page.evaluate(ALL_RENDERED_JS, expected):
+            drawn_since = drawn_since or time.monotonic()
+            if time.monotonic() - drawn_since >= quiet_s:
+                return time.monotonic() - started
+        else:
+            drawn_since = None
+        page.wait_for_timeout(100)
+    raise AssertionError(f"charts not all drawn and steady for {quiet_s} s within {timeout_s} s")
+
+
 def timed_open(page, superset, chromium_profile: Path, slug: str) -> Render:
     """A warm open with the CPU seconds the browser and Superset spent on it."""
     browser_before, server_before = cpu_seconds(superset, chromium_profile)
@@ -292,10 +307,15 @@ def test_dashboard_renders_every_chart_with_the_marts_numbers(
 ):
     page = executive_page
     open_dashboard(page, superset, slug, timeout_ms=90_000)  # cold: first query of each chart
+    # Read the grid only once it has stayed fully drawn: in one CI run (under load) the grid was
+    # gone an instant after every chart had drawn (count 0 of 6, URL already carrying its
+    # native_filters_key), and came back. A grid that never settles still fails here.
+    settled_at = wait_until_settled(page, chart_count(slug), timeout_s=30)
     page.screenshot(path=str(artifacts / f"{slug}.png"), full_page=True)
+    wait_until_settled(page, chart_count(slug), timeout_s=30)  # a full-page screenshot resizes the page
 
     charts = page.locator("[data-test='chart-grid-component']")
-    assert charts.count() == chart_count(slug)
+    assert charts.count() == chart_count(slug), f"{slug}: grid settled after {settled_at:.1f} s"
     errors = page.locator(
         "[data-test='chart-grid-component'] .alert, [data-test='chart-grid-component'] [role='alert'], "
         "[data-test='chart-grid-component'] [data-test='error-message']"
