@@ -95,8 +95,9 @@
 {#- The report dates a daily contact aggregate must rebuild: dates of fact rows (fct_contacts) loaded
     since {{ this }}'s newest loaded_at, plus, when `with_fcr_window`, every date from W + 2 days
     before the earliest newly assembled contact (or the previous last date, whose pending contacts
-    can resolve); the 2 extra days cover local dates vs UTC timestamps across sites. -#}
-{% macro contact_report_dates_to_rebuild(facts, contacts, queues, with_fcr_window) -%}
+    can resolve); the 2 extra days cover local dates vs UTC timestamps across sites. `last_date_column`
+    names {{ this }}'s latest report date when the table is not by report_date. -#}
+{% macro contact_report_dates_to_rebuild(facts, contacts, queues, with_fcr_window, last_date_column='report_date') -%}
     select f.report_date
     from {{ facts }} as f
     where f.loaded_at > (
@@ -112,7 +113,7 @@
                     'day',
                     '-2 - greatest(' ~ var('default_fcr_window_days') ~ ', coalesce((select max(q.fcr_window_days) from '
                     ~ queues ~ ' as q), ' ~ var('default_fcr_window_days') ~ '))',
-                    'least(min(c.report_date), coalesce((select max(old.report_date) from ' ~ this
+                    'least(min(c.report_date), coalesce((select max(old.' ~ last_date_column ~ ') from ' ~ this
                     ~ ' as old), min(c.report_date)))'
                 ) }}
             from {{ contacts }} as c

@@ -23,3 +23,20 @@
         from ({{ touched_report_dates(source_relation) }}) as touched
     )
 {%- endmacro %}
+
+
+{#- `date_column` falls in one of `months` (first days of months, read at execution): a range the
+    scan can prune on plus the exact month test; `false` when there are none. -#}
+{% macro in_months(date_column, months) -%}
+    {%- set firsts = [] -%}
+    {%- for m in months -%}
+        {%- do firsts.append("cast('" ~ m ~ "' as date)") -%}
+    {%- endfor -%}
+    {%- if firsts -%}
+        {{ date_column }} >= {{ firsts | min }}
+        and {{ date_column }} < {{ dbt.dateadd('month', 1, firsts | max) }}
+        and cast({{ dbt.date_trunc('month', date_column) }} as date) in ({{ firsts | join(', ') }})
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}

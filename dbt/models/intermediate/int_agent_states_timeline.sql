@@ -6,14 +6,15 @@
 -- (macros/agent_incremental.sql): those of newly loaded and open states and of episodes a roster
 -- change placed elsewhere when raw only grew, else those of every episode that differs from the
 -- table's. The dates are computed before the run and logged (agent_chain_build_log) for the models
--- downstream.
+-- downstream. Only agents whose site versions changed since the last run can have moved episodes
+-- (agent_chain_site_versions, written after each run), so only theirs are compared.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='report_date',
         on_schema_change='sync_all_columns',
-        post_hook=["{{ record_agent_build() }}"]
+        post_hook=["{{ record_agent_build() }}", "{{ record_site_versions() }}"]
     )
 }}
 

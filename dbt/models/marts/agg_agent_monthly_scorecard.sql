@@ -2,23 +2,79 @@
 -- the point bands in seeds/scorecard_bands.csv). A band matches when the agent's gap to the center
 -- average is at most its max_gap (or the band is open-ended); points only fall as the gap grows,
 -- so the score is the highest matching band's points.
-with
+-- Incremental (delete+insert by month; the center averages make a month one unit): a run rebuilds
+-- the months of the dates agg_agent_daily rebuilt since its last build (agent_chain_build_log), of
+-- the contact dates fct_contacts changed (loaded since its loaded_at, and the trailing FCR window:
+-- macros/fcr_incremental.sql) and the months whose rows name another agent name or team than the
+-- roster version now valid at the month's start. A new day reads one month of contacts, not all.
+-- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='sync_all_columns',
+        post_hook=["{{ record_agent_build() }}"]
+    )
+}}
 
-daily as (
+{% set base_ctes %}
+all_daily as (
     select * from {{ ref('agg_agent_daily') }}
-),
-
-contacts as (
-    select * from {{ ref('fct_contacts') }}
-    where is_handled and last_agent_id is not null
-),
-
-bands as (
-    select * from {{ ref('scorecard_bands') }}
 ),
 
 agents as (
     select * from {{ ref('int_agents_historized') }}
+)
+{% endset %}
+
+{%- set incremental = agent_chain_is_incremental(['agg_agent_daily']) -%}
+
+{%- if incremental -%}
+    {%- set months_sql -%}
+        select cast({{ dbt.date_trunc('month', 'd.report_date') }} as date) as report_date
+        from ({{ upstream_rebuilt_dates('agg_agent_daily') }}) as d
+        union
+        select cast({{ dbt.date_trunc('month', 'f.report_date') }} as date) as report_date
+        from ({{ contact_report_dates_to_rebuild(
+            ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), True,
+            last_date_column='last_contact_date'
+        ) }}) as f
+        union
+        select s.month as report_date
+        from {{ this }} as s
+        left join agents as a
+            on s.agent_id = a.agent_id and s.month >= a.valid_from and s.month < a.valid_to
+        where s.agent_name is distinct from a.agent_name or s.team is distinct from a.team
+    {%- endset -%}
+    {#- logged as this model's dates (first days of months), read back as literals so the scans
+        below filter in place instead of joining all history with a subquery -#}
+    {%- set logged = log_rebuilt_dates(base_ctes, months_sql) -%}
+    {%- set months = dates_of(logged) -%}
+{%- endif %}
+
+with
+
+{{ base_ctes }},
+
+daily as (
+    select * from all_daily
+    {%- if incremental %}
+        where {{ in_months('report_date', months) }}
+    {%- endif %}
+),
+
+contacts as (
+    select * from {{ ref('fct_contacts') }}
+    where
+        is_handled and last_agent_id is not null
+        {%- if incremental %}
+            and {{ in_months('report_date', months) }}
+        {%- endif %}
+),
+
+bands as (
+    select * from {{ ref('scorecard_bands') }}
 ),
 
 monthly as (
@@ -41,7 +97,9 @@ customer_results as (
         sum(case when csat >= 4 then 1 else 0 end) as csat_num,
         sum(case when csat is not null then 1 else 0 end) as csat_den,
         sum(case when fcr_status = 'resolved' then 1 else 0 end) as fcr_num,
-        sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_den
+        sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_den,
+        max(report_date) as last_contact_date,
+        max(loaded_at) as loaded_at
     from contacts
     group by last_agent_id, cast({{ dbt.date_trunc('month', 'report_date') }} as date)
 ),
@@ -109,7 +167,9 @@ final as (
         coalesce(cr.csat_den, 0) as csat_den,
         coalesce(cr.fcr_num, 0) as fcr_num,
         coalesce(cr.fcr_den, 0) as fcr_den,
-        s.talk_score + s.aht_score + s.volume_score + g.complaints * s.points_per_complaint as total_score
+        s.talk_score + s.aht_score + s.volume_score + g.complaints * s.points_per_complaint as total_score,
+        cr.last_contact_date,
+        cr.loaded_at
     from gaps as g
     inner join scored as s
         on g.agent_id = s.agent_id and g.month = s.month
