@@ -109,8 +109,14 @@
 {%- endmacro %}
 
 
+{#- Two post-hook statements: Spark's default (Hive) tables refuse `create or replace table as`. -#}
+{% macro drop_site_versions() -%}
+    drop table if exists {{ site_versions_seen() }}
+{%- endmacro %}
+
+
 {% macro record_site_versions() -%}
-    create or replace table {{ site_versions_seen() }} as {{ agent_site_versions() }}
+    create table {{ site_versions_seen() }} as {{ agent_site_versions() }}
 {%- endmacro %}
 
 

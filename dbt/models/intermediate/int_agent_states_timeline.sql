@@ -14,7 +14,7 @@
         incremental_strategy='delete+insert',
         unique_key='report_date',
         on_schema_change='sync_all_columns',
-        post_hook=["{{ record_agent_build() }}", "{{ record_site_versions() }}"]
+        post_hook=["{{ record_agent_build() }}", "{{ drop_site_versions() }}", "{{ record_site_versions() }}"]
     )
 }}
 
