@@ -44,7 +44,7 @@ agents as (
         select s.month as report_date
         from {{ this }} as s
         left join agents as a
-            on s.agent_id = a.agent_id and s.month >= a.valid_from and s.month < a.valid_to
+            on s.agent_id = a.agent_id and {{ roster_version_valid_on('a', 's.month') }}
         where s.agent_name is distinct from a.agent_name or s.team is distinct from a.team
     {%- endset -%}
     {#- logged as this model's dates (first days of months), read back as literals so the scans
@@ -176,7 +176,7 @@ final as (
     left join customer_results as cr
         on g.agent_id = cr.agent_id and g.month = cr.month
     left join agents as a
-        on g.agent_id = a.agent_id and g.month >= a.valid_from and g.month < a.valid_to
+        on g.agent_id = a.agent_id and {{ roster_version_valid_on('a', 'g.month') }}
 )
 
 select * from final
