@@ -3,7 +3,7 @@
     applied in the scan, where DuckDB could plan the subquery form as a join that reads every row
     of history first (fct_abandoned_stints). Reads at execution only; parsing renders `null`. -#}
 {% macro touched_report_date_list(source_relation) -%}
-    {%- set dates = run_query(touched_report_dates(source_relation)).columns[0].values() if execute else [] -%}
+    {%- set dates = dates_of(touched_report_dates(source_relation)) -%}
     {%- for d in dates -%}
         cast('{{ d }}' as date){{ ', ' if not loop.last }}
     {%- else -%}
