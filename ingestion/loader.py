@@ -832,8 +832,9 @@ def forget_files(warehouse_path: Path, source_files: list[str]) -> int:
 
     For re-ingesting a day after a reader fix. Contacts derived from several files (Asterisk calls,
     Connect transfers) lose the rows these files contributed and are re-derived when the files are
-    loaded again, in the same run. Returns the number of manifest entries removed.
+    loaded again, in the same run; schedule rows a forgotten export replaced come back. Returns the number of manifest entries removed.
     """
+    from ingestion import schedule_exports
     from ingestion.readers import amazon_connect, asterisk_queue_log
     from ingestion.schema import READER_STATE_DDL
 
@@ -858,6 +859,7 @@ def forget_files(warehouse_path: Path, source_files: list[str]) -> int:
         )
         for table in [*RAW_TABLES, *READER_STATE_DDL, "quarantine"]:
             con.execute(f"delete from raw.{table} where source_file in (select f from _forget)")
+        schedule_exports.restore_replaced(con, "_forget")
         removed = con.execute(
             "delete from raw.file_manifest where file_path in (select f from _forget)"
         ).fetchone()[0]

@@ -123,6 +123,13 @@ BOOKKEEPING_DDL = {
     # hashes only new or changed files (ingestion/manifest.py). One row per file_path.
     "file_fingerprint": """
         file_path varchar, size_bytes bigint, mtime_ns bigint, sha256 varchar, checked_ns bigint""",
+    # Not read by dbt: schedule rows a later export of the same agent-day replaced
+    # (ingestion/schedule_exports.py), kept so nothing loaded is lost and a forgotten export's
+    # replaced rows can come back.
+    "schedules_replaced": """
+        agent_id varchar, schedule_date date, shift_code varchar, start_ts timestamp, end_ts timestamp,
+        activity varchar, source_file varchar, source_line bigint, loaded_at timestamp,
+        replaced_by varchar, replaced_at timestamp""",
 }
 
 # Reader state (not in the dbt sources): the loaded source records contacts are re-derived from.

@@ -349,6 +349,26 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
             }
         )
 
+    reexport = _schedule_reexport(files, rng)
+    if reexport is not None:
+        path, source, agent_days, moved, rows = reexport
+        new_files.append(path)
+        faults.append(
+            {
+                "kind": "schedule_reexport",
+                "file": rel(path),
+                "overlaps": rel(source),
+                "agent_days": agent_days,
+                "expected": {"effect": "replaces_agent_days", "replaced": moved},
+            }
+        )
+        per_file[rel(path)] = {
+            "data_rows": rows,
+            "loaded": moved,
+            "quarantined": 0,
+            "duplicate": rows - moved,
+        }
+
     manifest = {
         "line_numbering": "1-based physical lines; a CSV header is line 1",
         "record_key": ["contact_id", "segment_seq"],
@@ -357,6 +377,8 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
             "duplicate": "row counted as duplicate of an already loaded natural key, not loaded again",
             "loaded": "row loads normally (late or skewed data is still data)",
             "reject_file": "the whole file is rejected with a clear error; the warehouse is unchanged",
+            "replaces_agent_days": "the file's agent-days replace the stored plan of those days: its changed "
+            "rows load, `replaced` stored rows move to raw.schedules_replaced, unchanged rows are duplicates",
         },
         "faults": faults,
         "files": per_file,
@@ -364,3 +386,47 @@ def inject_faults(data_dir: Path, files: list[Path], telephony: str, rng: np.ran
     path = data_dir / "truth" / "fault_manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return sorted(set(files) | set(new_files)), path
+
+
+def _schedule_reexport(files: list[Path], rng: np.random.Generator, days: int = 3, move_minutes: int = 30):
+    """A WFM re-export of one month's Shanghai schedule (UTF-8 from the tool's web export): a few
+    agent-days again, complete, with every break `move_minutes` later. Returns (path, the month's
+    file, agent-days, breaks moved, rows) or None without a CSV schedule."""
+    from datetime import datetime, timedelta
+
+    sched_csv = sorted(p for p in files if p.parent.name == "schedules" and p.suffix == ".csv")
+    if not sched_csv:
+        return None
+    source = sched_csv[0]
+    header, *body = list(csv.reader(io.StringIO(source.read_text(encoding="gb18030"))))
+    agent, day, start, end, activity = (
+        header.index(h) for h in ("工号", "日期", "开始时间", "结束时间", "活动")
+    )
+    fmt = "%Y-%m-%d %H:%M"
+    later = lambda t: (datetime.strptime(t, fmt) + timedelta(minutes=move_minutes)).strftime(fmt)  # noqa: E731
+    break_starts = {(r[agent], r[start]) for r in body if r[activity] == "小休"}
+    # agent-days whose breaks can move without landing on another break's start (same natural key)
+    movable = sorted(
+        {(r[agent], r[day]) for r in body if r[activity] == "小休"}
+        - {
+            (r[agent], r[day])
+            for r in body
+            if r[activity] == "小休" and (r[agent], later(r[start])) in break_starts
+        }
+    )
+    if not movable:
+        return None
+    picked = {movable[i] for i in rng.choice(len(movable), size=min(days, len(movable)), replace=False)}
+    rows, moved = [], 0
+    for r in body:
+        if (r[agent], r[day]) not in picked:
+            continue
+        r = list(r)
+        if r[activity] == "小休":
+            r[start], r[end] = later(r[start]), later(r[end])
+            moved += 1
+        rows.append(r)
+    path = source.with_name(source.stem + "_reexport.csv")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path, source, sorted(list(k) for k in picked), moved, len(rows)

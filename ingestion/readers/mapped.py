@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from ingestion import schedule_exports
 from ingestion.errors import IngestError
 from ingestion.loader import Counts, FileContext, insert_new, quarantine_rows, stage_rows
 from ingestion.schema import RAW_TABLES
@@ -561,6 +562,15 @@ def read(ctx: FileContext) -> Counts:
     counts.rows_quarantined = quarantine_rows(ctx, mapping.kind, bad)
     stage_rows(ctx.con, "_mapped", RAW_TABLES[table] + [("source_line", "bigint")], rows)
     ctx.con.execute("alter table _mapped add column reject_reason varchar")
+    if table == schedule_exports.TABLE:
+        replaced = schedule_exports.replace_planned_days(
+            ctx.con,
+            "_mapped",
+            where="reject_reason is null",
+            replaced_at=ctx.loaded_at,
+            source_file=ctx.source_file,
+        )
+        counts.notes += [schedule_exports.replaced_note(*n) for n in replaced.values()]
     counts.rows_loaded, counts.rows_duplicate = insert_new(ctx, table, "_mapped")
     counts.add_table(table, counts.rows_loaded)
     if mapping.kind == "stress_survey":

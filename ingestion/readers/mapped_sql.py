@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import schedule_exports
 from ingestion.errors import IngestError
 from ingestion.loader import Counts, stage_columns, stage_rows
 from ingestion.readers import mapped
@@ -596,7 +597,18 @@ def read_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile], loaded_at
                 for f in group:
                     f.counts.notes = _notes(m, header) + f.counts.notes
                 drop_temp_tables(con, _GROUP_TABLES)
+        replaced = {}
+        if table == schedule_exports.TABLE:
+            valid = "reject_reason is null"
+            if schedule_exports.days_planned_twice(con, "_final", where=valid):
+                raise BatchFallback("schedule exports of one agent-day: loaded in turn")
+            replaced = schedule_exports.replace_planned_days(
+                con, "_final", where=valid, replaced_at=loaded_at
+            )
         finish_batch(con, table, kind, files, loaded_at)
+        for f in files:
+            if f.source_file in replaced:
+                f.counts.notes.append(schedule_exports.replaced_note(*replaced[f.source_file]))
     finally:
         drop_temp_tables(con)
 

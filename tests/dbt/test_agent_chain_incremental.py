@@ -201,7 +201,7 @@ def test_new_day_schedule_reexport_and_roster_move_match_full_refresh(tmp_path: 
     assert _logged_dates(warehouse, "agg_agent_daily") == new_day
     _assert_equals_full_refresh(data_dir, warehouse)
 
-    # 2. Schedule re-exports replace earlier rows (ingestion forgets the old file's rows): for 03-10
+    # 2. Schedule re-exports replace earlier rows (as ingestion does, see schedule_exports.py): for 03-10
     # ag1's break moves to 06:00 while the agent still breaks at 05:00 and ag2's training hour is gone;
     # London's re-export drops ag3's 03-11 meeting and adds nothing (only a deletion tells). No state
     # changes, so the timeline rebuilds nothing.

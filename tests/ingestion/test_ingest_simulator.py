@@ -59,6 +59,15 @@ def test_dirty_feeds_load_with_nothing_lost_and_nothing_doubled(dirty):
             and expected[fault["file"]].get("status") != "rejected"
         ):
             assert {(fault["file"], line) for line in fault["lines"]} <= quarantined, fault["kind"]
+    # the schedule re-export replaced exactly the breaks it moved, on the agent-days it lists
+    (reexport,) = [f for f in manifest["faults"] if f["kind"] == "schedule_reexport"]
+    replaced = query(
+        warehouse,
+        "select agent_id, schedule_date::varchar, activity, replaced_by from raw.schedules_replaced order by 1, 2",
+    )
+    assert len(replaced) == reexport["expected"]["replaced"] > 0
+    assert {(a, d) for a, d, _, _ in replaced} == {tuple(k) for k in reexport["agent_days"]}
+    assert {(act, by) for _, _, act, by in replaced} == {("break", reexport["file"])}
     # nothing doubled, nothing invented; every missing truth segment is explained
     loaded = query(warehouse, SEGMENT_KEYS)
     assert len(loaded) == len(set(loaded))
