@@ -104,7 +104,7 @@ def erlang_a_metrics(
         logp.append(logp[-1] + step)
         top = max(top, logp[-1])
         # Past N the terms only shrink: stop once they are below e^-45 of the peak. The states
-        # kept size the RK4 below, so a loose cap made busy intervals ~20x slower for nothing.
+        # kept size the sum below (_served_within), so a loose cap made busy intervals slower for nothing.
         if n > agents and step < 0 and logp[-1] < top - NEGLIGIBLE_LOG_P:
             break
     cap = len(logp) - 1
@@ -134,27 +134,29 @@ def erlang_a_metrics(
 def _served_within(stage: np.ndarray, theta: float, t_end: float) -> np.ndarray:
     """P(service starts within t_end, before own abandonment) for every number ahead j.
 
-    Backward equations of the absorbing chain, u_j' = r_j (u_{j-1} - u_j) - theta u_j with
-    u_{-1} = 1 and u(0) = 0, integrated by classical RK4 (vectorised over j; no matrix exponential,
-    which is slow and thread-hungry on small shared machines).
+    The absorbing chain (ahead j -> j - 1 at rate r_j, j = 0 -> served, own abandonment at theta)
+    solved by uniformization: with L = max_j r_j + theta, the chain jumps at Poisson(L t) times,
+    each jump a step of the discrete chain I + G/L, so u_j(t) = sum_n Poisson(n; L t) w_n[j] with
+    w_n[j] = P(served after n steps from j). Exact up to the Poisson tail left out (below 1e-20).
+    Its ~L t steps replace an RK4 that needed 4 L t steps of 4 evaluations and erred by ~1e-9.
     """
     if t_end <= 0:
         return np.zeros_like(stage)
-    steps = max(50, int(np.ceil(t_end * (stage.max() + theta) * 4)))
-    h = t_end / steps
-
-    def deriv(u: np.ndarray) -> np.ndarray:
-        ahead = np.concatenate(([1.0], u[:-1]))
-        return stage * (ahead - u) - theta * u
-
-    u = np.zeros_like(stage)
-    for _ in range(steps):
-        k1 = deriv(u)
-        k2 = deriv(u + h / 2 * k1)
-        k3 = deriv(u + h / 2 * k2)
-        k4 = deriv(u + h * k3)
-        u = u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    rate = float(stage.max()) + theta
+    mean = rate * t_end
+    keep, move = 1 - (stage + theta) / rate, stage / rate
+    w, u = np.zeros_like(stage), np.zeros_like(stage)
+    log_weight, log_mean = -mean, math.log(mean)
+    for n in range(1, _poisson_terms(mean) + 1):
+        w = keep * w + move * np.concatenate(([1.0], w[:-1]))
+        log_weight += log_mean - math.log(n)
+        u += math.exp(log_weight) * w
     return u
+
+
+def _poisson_terms(mean):
+    """Terms of a Poisson(mean) sum whose tail beyond is negligible (10 sd past the mean, +20)."""
+    return np.ceil(mean + 10 * np.sqrt(mean) + 20).astype(np.int64)
 
 
 def required_agents_a(
@@ -246,8 +248,7 @@ def erlang_a_service_many(agents, arrival_rate_s, aht_s, patience_s, threshold_s
     """(service_level, p_abandon) of `erlang_a_metrics` for arrays of (N, lambda, AHT, patience, T).
 
     The stationary distribution is a cumulative sum over a padded matrix (same truncation rule),
-    and the RK4 of `_served_within` runs over a matrix of rows. Rows are sorted by their number of
-    RK4 steps, so each step only touches the rows that still integrate (their own step size h).
+    and the uniformization sum of `_served_within` runs over a matrix of rows.
     """
     agents, lam, aht, patience, t_end = np.broadcast_arrays(
         np.asarray(agents, dtype=np.int64),
@@ -296,49 +297,41 @@ def _erlang_a_batch(agents, lam, aht, patience, t_end):
 
 
 def _served_within_many(stage, theta, t_end, size):
-    """`_served_within` for every row of `stage` (columns past a row's size are ignored padding)."""
-    stage_max = stage[np.arange(len(size)), size - 1]
-    steps = np.where(t_end > 0, np.maximum(50, np.ceil(t_end * (stage_max + theta) * 4)).astype(np.int64), 0)
-    order = np.argsort(-steps, kind="stable")
-    stage, theta, t_end, size, steps = stage[order], theta[order], t_end[order], size[order], steps[order]
+    """`_served_within` for every row of `stage` (columns past a row's size are ignored padding).
+
+    Rows are sorted by their number of terms, so each step only touches the rows still summing,
+    and the same operations as the scalar loop run in place on preallocated buffers."""
+    rows = np.arange(len(size))
+    rate = stage[rows, size - 1] + theta  # the row's fastest stage (stage grows with j)
+    mean = rate * t_end
+    terms = np.where(t_end > 0, _poisson_terms(mean), 0)
+    order = np.argsort(-terms, kind="stable")
+    stage, theta, mean, size, terms, rate = (x[order] for x in (stage, theta, mean, size, terms, rate))
+    real = np.arange(stage.shape[1]) < size[:, None]  # padding stays 0 (keep = move = 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(steps > 0, t_end / steps, 0.0)
-    half_h, full_h, sixth_h = (h / 2)[:, None], h[:, None], (h / 6)[:, None]
-    th = theta[:, None]
-    widest = np.maximum.accumulate(size)  # columns needed by the first k rows (sorted by steps)
-    u = np.zeros_like(stage)
-    # preallocated work arrays: the same operations as the scalar RK4, written into buffers
-    k1, k2, k3, k4, y, scratch = (np.empty_like(stage) for _ in range(6))
-    active = len(steps)
-    for k in range(int(steps.max(initial=0))):
-        while active and steps[active - 1] <= k:
+        keep = np.where(real, 1 - (stage + theta[:, None]) / rate[:, None], 0.0)
+        move = np.where(real, stage / rate[:, None], 0.0)
+        log_mean = np.where(mean > 0, np.log(mean), 0.0)
+    log_weight = -mean
+    widest = np.maximum.accumulate(size)  # columns needed by the first k rows (sorted by terms)
+    w, u, ahead = np.zeros_like(stage), np.zeros_like(stage), np.empty_like(stage)
+    active = len(terms)
+    for n in range(1, int(terms.max(initial=0)) + 1):
+        while active and terms[active - 1] < n:
             active -= 1
         cut = (slice(0, active), slice(0, int(widest[active - 1])))
-        s, t, v, y_, sc = stage[cut], th[:active], u[cut], y[cut], scratch[cut]
-        d1, d2, d3, d4 = k1[cut], k2[cut], k3[cut], k4[cut]
-        _deriv_into(v, s, t, d1, sc)
-        np.add(v, np.multiply(half_h[:active], d1, out=y_), out=y_)
-        _deriv_into(y_, s, t, d2, sc)
-        np.add(v, np.multiply(half_h[:active], d2, out=y_), out=y_)
-        _deriv_into(y_, s, t, d3, sc)
-        np.add(v, np.multiply(full_h[:active], d3, out=y_), out=y_)
-        _deriv_into(y_, s, t, d4, sc)
-        # u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), left to right as in the scalar code
-        np.add(d1, np.multiply(2, d2, out=y_), out=y_)
-        np.add(y_, np.multiply(2, d3, out=sc), out=y_)
-        np.add(y_, d4, out=y_)
-        np.add(v, np.multiply(sixth_h[:active], y_, out=y_), out=v)
+        v, a = w[cut], ahead[cut]
+        a[:, 0] = 1.0
+        a[:, 1:] = v[:, :-1]
+        # w = keep * w + move * ahead, in the scalar loop's order
+        np.multiply(move[cut], a, out=a)
+        np.multiply(keep[cut], v, out=v)
+        np.add(v, a, out=v)
+        log_weight[:active] += log_mean[:active] - math.log(n)
+        np.add(u[cut], np.multiply(np.exp(log_weight[:active])[:, None], v, out=a), out=u[cut])
     out = np.empty_like(u)
     out[order] = u
     return out
-
-
-def _deriv_into(v, stage, theta, out, scratch):
-    """out = stage * (ahead - v) - theta * v with ahead = (1, v_0, ..., v_{n-2}), row by row."""
-    np.subtract(1.0, v[:, 0], out=scratch[:, 0])
-    np.subtract(v[:, :-1], v[:, 1:], out=scratch[:, 1:])
-    np.multiply(stage, scratch, out=out)
-    np.subtract(out, np.multiply(theta, v, out=scratch), out=out)
 
 
 def required_agents_a_many(arrival_rate_s, aht_s, patience_s, target_sl, threshold_s, start_agents, window=2):
