@@ -4,6 +4,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from callcenter import erlang
@@ -67,3 +68,17 @@ def test_cli_prints_the_check_values():
         check=True,
     ).stdout
     assert "14 agents, SL 86.7% in 20 s, ASA 13 s, occupancy 71%" in out
+
+
+def test_served_within_matches_the_closed_form_for_one_and_two_ahead():
+    """Caller at the head (j = 0): served once the next of N agents frees up (rate r0) before
+    its own patience (theta) runs out: r0/(r0+theta) (1 - e^-(r0+theta)T). With one ahead, two
+    exponential stages a = r1+theta, b = r0+theta in a row (hypoexponential)."""
+    theta, t = 1 / 60, 20.0
+    stage = np.array([14 / 300, 14 / 300 + theta])  # r_j = N mu + j theta
+    r0, r1 = stage
+    a, b = r1 + theta, r0 + theta
+    head = r0 / b * (1 - math.exp(-b * t))
+    one_ahead = (r1 / a) * (r0 / b) * (1 - (b * math.exp(-a * t) - a * math.exp(-b * t)) / (b - a))
+    got = erlang._served_within(stage, theta, t)
+    assert got == pytest.approx([head, one_ahead], abs=1e-13)
