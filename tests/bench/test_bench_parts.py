@@ -185,6 +185,28 @@ def test_landing_files_split_by_day(tmp_path):
     ]
 
 
+def test_the_new_day_is_one_without_periodic_exports(tmp_path):
+    """The year ends on a Monday bringing the half-yearly roster and March's schedules: the
+    measured new day is the Sunday before; a short history's new day skips the 1st of a month."""
+    sim = tmp_path / "sim"
+    for name in (
+        "contact_segments/contact_segments_2027-02-28.csv",
+        "contact_segments/contact_segments_2027-03-01.csv",
+        "roster/roster_2027-03-01.xlsx",
+        "schedules/schedule_2027-03_sha.csv",
+        "schedules/schedule_2026-04_sha.csv",
+        "customer_surveys/csat_2026-03-30.csv",
+    ):
+        (sim / "landing" / name).parent.mkdir(parents=True, exist_ok=True)
+        (sim / "landing" / name).write_text("x\n")
+    assert harness.plain_day(sim, date(2027, 3, 1), -1) == date(2027, 2, 28)
+    assert harness.plain_day(sim, date(2027, 2, 28), -1) == date(2027, 2, 28)
+    assert harness.plain_day(sim, date(2026, 4, 1), 1) == date(2026, 4, 2)
+    assert harness.plain_day(sim, date(2026, 3, 30), 1) == date(
+        2026, 3, 30
+    )  # weekly surveys are daily business
+
+
 def test_sizes_and_labels():
     size = harness.size_for_contacts(harness.parse_count("10M"), 365)
     assert size.label == "10M" and size.scale == pytest.approx(10_000_000 / (365 * 2900), rel=1e-3)
