@@ -40,3 +40,21 @@
         false
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- `name as {{ not_materialized() }} (select …)`: DuckDB materializes a CTE referenced more than
+    once — all its rows and columns, before any filter of the query reaches it. A CTE passing a
+    big table through (28M agent states at 10M contacts) then costs a full copy per query, and the
+    filters that would have pruned it (a new day's dates, a zero-second episode) apply only after.
+    Inlined, each reference scans the table with its own filters pushed down. Spark inlines CTEs
+    anyway and has no such keyword. -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'callcenter')()) }}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+{%- endmacro %}

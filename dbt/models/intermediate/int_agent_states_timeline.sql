@@ -19,7 +19,7 @@
 }}
 
 {% set base_ctes %}
-states as (
+states as {{ not_materialized() }} (
     select * from {{ ref('stg_workforce__agent_states') }}
 ),
 
@@ -39,7 +39,7 @@ data_end as (
     select max(coalesce(end_ts, start_ts)) as data_end_ts from states
 ),
 
-episodes as (
+episodes as {{ not_materialized() }} (
     select
         st.agent_id,
         st.state,

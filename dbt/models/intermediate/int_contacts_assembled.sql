@@ -13,7 +13,7 @@
 
 with
 
-segments as (
+segments as {{ not_materialized() }} (
     select * from {{ ref('stg_telephony__contact_segments') }}
 ),
 {% if is_incremental_with(['loaded_at']) %}

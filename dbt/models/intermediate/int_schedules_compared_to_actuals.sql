@@ -26,11 +26,11 @@
 -- depends_on: {{ ref('int_agent_states_timeline') }}
 
 {% set base_ctes %}
-all_activities as (
+all_activities as {{ not_materialized() }} (
     select * from {{ ref('stg_workforce__schedule_activities') }}
 ),
 
-all_states as (
+all_states as {{ not_materialized() }} (
     select * from {{ ref('stg_workforce__agent_states') }}
 ),
 

@@ -18,11 +18,11 @@
 }}
 
 {% set base_ctes %}
-all_legs as (
+all_legs as {{ not_materialized() }} (
     select * from {{ ref('fct_agent_segments') }}
 ),
 
-all_schedule_days as (
+all_schedule_days as {{ not_materialized() }} (
     select * from {{ ref('int_schedules_compared_to_actuals') }}
 ),
 

@@ -4,7 +4,7 @@
 -- from_time is later than its to_time wraps past midnight.
 with
 
-staffed as (
+staffed as {{ not_materialized() }} (
     select * from {{ ref('int_agent_intervals_staffed') }}
 ),
 

@@ -1,7 +1,7 @@
 -- Queue x site-local reporting date: agg_queue_interval summed, with the queue's SL definition.
 with
 
-intervals as (
+intervals as {{ not_materialized() }} (
     select * from {{ ref('agg_queue_interval') }}
 ),
 

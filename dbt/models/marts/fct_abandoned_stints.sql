@@ -21,7 +21,7 @@
 
 with
 
-stints as (
+stints as {{ not_materialized() }} (
     select * from {{ ref('fct_queue_stints') }}
 ),
 
