@@ -113,7 +113,9 @@ def test_nothing_lost_nothing_doubled_against_truth(dirty_run):
     loaded = set(seen)
     assert loaded | quarantined == truth_keys
     assert not (loaded & quarantined)
-    expected_dups = sum(c.get("duplicate", 0) for f, c in manifest["files"].items() if "contact_segments" in f)
+    expected_dups = sum(
+        c.get("duplicate", 0) for f, c in manifest["files"].items() if "contact_segments" in f
+    )
     assert len(seen) - len(loaded) == expected_dups
 
 
