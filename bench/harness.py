@@ -6,7 +6,8 @@ step and its children via ``os.wait4``), replay the dashboards' chart queries ag
 published snapshot, then land day N and run `callcenter build`'s flow once more (N: the last day
 bringing no monthly/half-yearly export; the export days after it are built next and reported
 beside it). A second, short-history instance (first H days, then day H+1, likewise an ordinary
-day) shows whether one new day stays flat as history grows. Results go to JSON; BENCHMARKS.md is rendered from the JSON (bench/report.py).
+day) shows whether one new day stays flat as history grows. Results go to JSON; BENCHMARKS.md is
+rendered from the JSON (bench/report.py).
 """
 
 from __future__ import annotations

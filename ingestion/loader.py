@@ -832,7 +832,8 @@ def forget_files(warehouse_path: Path, source_files: list[str]) -> int:
 
     For re-ingesting a day after a reader fix. Contacts derived from several files (Asterisk calls,
     Connect transfers) lose the rows these files contributed and are re-derived when the files are
-    loaded again, in the same run; schedule rows a forgotten export replaced come back. Returns the number of manifest entries removed.
+    loaded again, in the same run; schedule rows a forgotten export replaced come back. Returns
+    the number of manifest entries removed.
     """
     from ingestion import schedule_exports
     from ingestion.readers import amazon_connect, asterisk_queue_log

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
-from ingestion.schema import LINEAGE, RAW_TABLES
+from ingestion.loader import key_range_filter
+from ingestion.schema import LINEAGE, NATURAL_KEYS, RAW_TABLES
 
 TABLE = "schedules"
 REPLACED = "schedules_replaced"
@@ -24,6 +25,11 @@ _COLUMNS = [c for c, _ in RAW_TABLES[TABLE]]
 _STORED = [*_COLUMNS, *(c for c, _ in LINEAGE)]
 # One agent-day: the grain an export replaces.
 _DAY = ("agent_id", "schedule_date")
+
+
+def _same_key(a: str, b: str) -> str:
+    """The natural key (agent_id, start_ts, activity) names one stored row."""
+    return " and ".join(f"{a}.{k} = {b}.{k}" for k in NATURAL_KEYS[TABLE])
 
 
 def replace_planned_days(
@@ -41,31 +47,26 @@ def replace_planned_days(
             from {stage} s where {where} group by all""",
         params,
     )
-    bounds = con.execute("select min(schedule_date), max(schedule_date) from _planned_days").fetchone()
-    if bounds[0] is None:
+    # The date range as constants prunes the stored table by its zonemaps (exports come by month).
+    in_range = key_range_filter(con, "_planned_days", ["schedule_date"])
+    if in_range == "false":
         con.execute("drop table _planned_days")
         return {}
     same_row = " and ".join(f"s.{c} is not distinct from t.{c}" for c in _COLUMNS)
-    # The date range as constants prunes the stored table by its zonemaps (exports come by month).
     con.execute(
         f"""create or replace temp table _replaced_rows as
             select {", ".join("t." + c for c in _STORED)}, d.replaced_by
             from raw.{TABLE} t
             join _planned_days d on t.agent_id = d.agent_id and t.schedule_date = d.schedule_date
-            where t.schedule_date between ? and ?
-              and not exists (select 1 from {stage} s where ({where}) and {same_row})""",
-        list(bounds),
+            where {in_range}
+              and not exists (select 1 from {stage} s where ({where}) and {same_row})"""
     )
     con.execute(
         f"""insert into raw.{REPLACED} ({", ".join(_STORED)}, replaced_by, replaced_at)
             select {", ".join(_STORED)}, replaced_by, ? from _replaced_rows""",
         [replaced_at],
     )
-    # The natural key (agent_id, start_ts, activity) names one stored row.
-    con.execute(
-        f"""delete from raw.{TABLE} t using _replaced_rows r
-            where t.agent_id = r.agent_id and t.start_ts = r.start_ts and t.activity = r.activity"""
-    )
+    con.execute(f"delete from raw.{TABLE} t using _replaced_rows r where {_same_key('t', 'r')}")
     replaced = con.execute(
         """select replaced_by, count(*), count(distinct (agent_id, schedule_date))
            from _replaced_rows group by replaced_by"""
@@ -104,9 +105,7 @@ def restore_replaced(con: duckdb.DuckDBPyConnection, forgotten: str) -> int:
                   where later.agent_id = r.agent_id and later.schedule_date = r.schedule_date
                     and later.replaced_at > r.replaced_at
                     and later.replaced_by not in (select f from {forgotten}))
-              and not exists (
-                  select 1 from raw.{TABLE} t
-                  where t.agent_id = r.agent_id and t.start_ts = r.start_ts and t.activity = r.activity)"""
+              and not exists (select 1 from raw.{TABLE} t where {_same_key("t", "r")})"""
     ).fetchone()[0]
     con.execute(
         f"""delete from raw.{REPLACED}

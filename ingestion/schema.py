@@ -123,13 +123,6 @@ BOOKKEEPING_DDL = {
     # hashes only new or changed files (ingestion/manifest.py). One row per file_path.
     "file_fingerprint": """
         file_path varchar, size_bytes bigint, mtime_ns bigint, sha256 varchar, checked_ns bigint""",
-    # Not read by dbt: schedule rows a later export of the same agent-day replaced
-    # (ingestion/schedule_exports.py), kept so nothing loaded is lost and a forgotten export's
-    # replaced rows can come back.
-    "schedules_replaced": """
-        agent_id varchar, schedule_date date, shift_code varchar, start_ts timestamp, end_ts timestamp,
-        activity varchar, source_file varchar, source_line bigint, loaded_at timestamp,
-        replaced_by varchar, replaced_at timestamp""",
 }
 
 # Reader state (not in the dbt sources): the loaded source records contacts are re-derived from.
@@ -160,6 +153,14 @@ READER_STATE_DDL = {
 def table_ddl(table: str) -> str:
     cols = RAW_TABLES[table] + LINEAGE
     return ", ".join(f"{c} {t}" for c, t in cols)
+
+
+# Not read by dbt: schedule rows a later export of the same agent-day replaced
+# (ingestion/schedule_exports.py), kept so nothing loaded is lost and a forgotten export's
+# replaced rows can come back. The columns of raw.schedules, and what replaced them.
+BOOKKEEPING_DDL["schedules_replaced"] = (
+    table_ddl("schedules") + ", replaced_by varchar, replaced_at timestamp"
+)
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -394,24 +394,28 @@ def _schedule_reexport(files: list[Path], rng: np.random.Generator, days: int = 
     file, agent-days, breaks moved, rows) or None without a CSV schedule."""
     from datetime import datetime, timedelta
 
+    from simulator.config import headers, load_mapping, value_label
+
     sched_csv = sorted(p for p in files if p.parent.name == "schedules" and p.suffix == ".csv")
     if not sched_csv:
         return None
     source = sched_csv[0]
     header, *body = list(csv.reader(io.StringIO(source.read_text(encoding="gb18030"))))
+    m = load_mapping("schedules_sha_zh.yaml")
     agent, day, start, end, activity = (
-        header.index(h) for h in ("工号", "日期", "开始时间", "结束时间", "活动")
+        header.index(headers(m, f)) for f in ("agent_id", "schedule_date", "start_ts", "end_ts", "activity")
     )
+    brk = value_label(m, "activity", "break")
     fmt = "%Y-%m-%d %H:%M"
     later = lambda t: (datetime.strptime(t, fmt) + timedelta(minutes=move_minutes)).strftime(fmt)  # noqa: E731
-    break_starts = {(r[agent], r[start]) for r in body if r[activity] == "小休"}
+    break_starts = {(r[agent], r[start]) for r in body if r[activity] == brk}
     # agent-days whose breaks can move without landing on another break's start (same natural key)
     movable = sorted(
-        {(r[agent], r[day]) for r in body if r[activity] == "小休"}
+        {(r[agent], r[day]) for r in body if r[activity] == brk}
         - {
             (r[agent], r[day])
             for r in body
-            if r[activity] == "小休" and (r[agent], later(r[start])) in break_starts
+            if r[activity] == brk and (r[agent], later(r[start])) in break_starts
         }
     )
     if not movable:
@@ -422,7 +426,7 @@ def _schedule_reexport(files: list[Path], rng: np.random.Generator, days: int = 
         if (r[agent], r[day]) not in picked:
             continue
         r = list(r)
-        if r[activity] == "小休":
+        if r[activity] == brk:
             r[start], r[end] = later(r[start]), later(r[end])
             moved += 1
         rows.append(r)
