@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 
 import duckdb
 import pytest
@@ -145,6 +146,7 @@ drop table marts.agg_stress_team;
 """
 
 
+NOW = datetime(2030, 1, 2, 3, 4, 5)
 STINTS = """
 create table marts.fct_queue_stints as select *, interval_start_local::date as report_date from (values
   ('b', timestamp '2024-01-01 10:00'), ('a', timestamp '2024-01-01 09:00'), ('a', timestamp '2024-01-01 11:00'))
@@ -272,6 +274,64 @@ def test_a_sorted_table_is_patched_until_its_appended_tail_passes_a_tenth_then_s
         assert state[second.snapshot_id] == {"fct_queue_stints": 1}  # kept while its snapshot is kept
     finally:
         con.close()
+
+
+def test_a_few_rewritten_rows_on_many_dates_are_patched_row_by_row(instance):
+    """A recompute window that rewrites one row on each of many dates (FCR's next contact on old
+    dates) rewrites those rows in the snapshot, not every row of those dates."""
+    execute(instance.warehouse, STINTS)
+    execute(
+        instance.warehouse,
+        "insert into marts.fct_queue_stints select 'b', timestamp '2024-01-05 09:00' + to_minutes(i), "
+        "date '2024-01-05' from range(30) t(i)",
+    )
+    publish.publish(instance, "run1")
+    execute(
+        instance.warehouse,
+        "update marts.fct_queue_stints set outcome = 'z' where interval_start_local in "
+        "(timestamp '2024-01-01 09:00', timestamp '2024-01-05 09:07')",
+    )
+    second = publish.publish(instance, "run2", now=NOW)
+    assert second.patched == {"fct_queue_stints": 2}
+    state = json.loads((instance.serving_dir / publish.APPENDED_STATE_FILE).read_text())
+    assert state[second.snapshot_id] == {"fct_queue_stints": 2}  # 2 rows rewritten, not 32
+    reference = publish.build_snapshot(instance, "run2", now=NOW, full=True)
+    try:
+        assert_same_snapshot(instance.serving, reference.path)
+    finally:
+        reference.path.unlink()
+
+
+def test_identical_rows_and_views_are_patched_by_replacing_their_dates_whole(instance):
+    """Hash sets cannot count identical rows: a date whose count comes out wrong is replaced whole.
+    A view has no rowid to find its rows by: its changed dates are replaced whole."""
+    execute(
+        instance.warehouse,
+        "create table marts.agg_twins_daily as select * from (values (date '2024-01-01', 1), "
+        "(date '2024-01-02', 2)) t(report_date, n); "
+        "create view marts.agg_view_daily as select report_date, n * 10 as n from marts.agg_twins_daily",
+    )
+    publish.publish(instance, "run1")
+    execute(
+        instance.warehouse,
+        "insert into marts.agg_twins_daily values (date '2024-01-01', 1), (date '2024-01-02', 3)",
+    )
+    second = publish.publish(instance, "run2", now=NOW)
+    assert second.patched["agg_twins_daily"] == 2 and second.patched["agg_view_daily"] == 2
+    con = _serving(instance)
+    try:
+        rows = con.execute(
+            "select report_date::varchar, n from marts.agg_twins_daily order by all"
+        ).fetchall()
+        assert rows == [("2024-01-01", 1), ("2024-01-01", 1), ("2024-01-02", 2), ("2024-01-02", 3)]
+        assert con.execute("select sum(n) from marts.agg_view_daily").fetchone()[0] == 70
+    finally:
+        con.close()
+    reference = publish.build_snapshot(instance, "run2", now=NOW, full=True)
+    try:
+        assert_same_snapshot(instance.serving, reference.path)
+    finally:
+        reference.path.unlink()
 
 
 def _old_fingerprint(con, catalog: str, table: str) -> str:
