@@ -12,59 +12,91 @@
     {{ return(['caller_key'] + (['first_queue_code'] if var('fcr_same_queue_only') else [])) }}
 {%- endmacro %}
 
-{#- A query of (source_system, contact_id): the contacts of `contacts` (int_contacts_assembled)
-    whose FCR columns this run must recompute. Call it only inside is_incremental(). -#}
-{% macro fcr_recompute_keys(contacts, queues) -%}
-    {%- set callers = fcr_caller_columns() -%}
-    with
+{#- The two bounds of a recompute, read when the model runs and written as timestamp literals:
+    (newest loaded_at already in {{ this }}, first contact start to recompute; null when no contact
+    was assembled since). Compared with a constant, DuckDB skips the row groups of history outside
+    the window in the scan; compared with a subquery it joined every contact of history first
+    (int_contacts_repeat_flagged's select on a new day at 10M contacts: 8.1 s -> 2.8 s). -#}
+{% macro fcr_recompute_bounds(contacts, queues) -%}
+    {%- set query -%}
+        with
 
-    watermark as (
+        watermark as (
+            select
+                coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_before,
+                max(contact_start_ts) as previous_data_end_ts
+            from {{ this }}
+        ),
+
+        touched as (
+            select c.contact_start_ts
+            from {{ contacts }} as c
+            where c.loaded_at > (select w.loaded_before from watermark as w)
+        ),
+
+        longest_window as (
+            select
+                greatest(
+                    {{ var('default_fcr_window_days') }},
+                    coalesce(max(q.fcr_window_days), {{ var('default_fcr_window_days') }})
+                ) as window_days
+            from {{ queues }} as q
+        )
+
         select
-            coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_before,
-            max(contact_start_ts) as previous_data_end_ts
-        from {{ this }}
-    ),
-
-    touched as (
-        select c.source_system, c.contact_id, c.direction, c.contact_start_ts, {{ callers | join(', ') }}
-        from {{ contacts }} as c
-        where c.loaded_at > (select w.loaded_before from watermark as w)
-    ),
-
-    longest_window as (
-        select
-            greatest(
-                {{ var('default_fcr_window_days') }},
-                coalesce(max(q.fcr_window_days), {{ var('default_fcr_window_days') }})
-            ) as window_days
-        from {{ queues }} as q
-    ),
-
-    bounds as (
-        -- no touched contact: nothing to recompute (the data end did not move either)
-        select
-            case when count(*) > 0 then
+            max(w.loaded_before) as loaded_before,
+            -- no touched contact: nothing to recompute (the data end did not move either)
+            case when count(t.contact_start_ts) > 0 then
                 {{ dbt.dateadd(
                     'day',
                     '-1 * max(lw.window_days)',
                     'least(min(t.contact_start_ts), coalesce(max(w.previous_data_end_ts), min(t.contact_start_ts)))'
                 ) }}
             end as recompute_from_ts
-        from touched as t
-        cross join watermark as w
+        from watermark as w
         cross join longest_window as lw
+        left join touched as t on 1 = 1
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] if execute else [none, none] -%}
+    {%- set literals = [] -%}
+    {%- for value in row -%}
+        {%- do literals.append(
+            "cast(" ~ ("'" ~ value ~ "'" if value is not none else "null") ~ " as " ~ dbt.type_timestamp() ~ ")"
+        ) -%}
+    {%- endfor -%}
+    {{ return({'loaded_before': literals[0], 'recompute_from_ts': literals[1]}) }}
+{%- endmacro %}
+
+
+{#- A query of (source_system, contact_id): the contacts of `contacts` (int_contacts_assembled)
+    whose FCR columns this run must recompute. Call it only inside is_incremental(). -#}
+{% macro fcr_recompute_keys(contacts, queues) -%}
+    {%- set callers = fcr_caller_columns() -%}
+    {%- set bounds = fcr_recompute_bounds(contacts, queues) -%}
+    with
+
+    touched as (
+        select c.source_system, c.contact_id, c.direction, c.contact_start_ts, {{ callers | join(', ') }}
+        from {{ contacts }} as c
+        where c.loaded_at > {{ bounds.loaded_before }}
     ),
 
     followed_callers as (
         select {{ callers | join(', ') }} from touched
         where direction = 'inbound' and caller_key is not null
         union
-        -- a late segment can move a contact away from its previous caller
+        -- a late segment can move a contact away from its previous caller. Segments are only added
+        -- (first load wins), so a contact's start only moves earlier: its old row starts after the
+        -- window's start (after forgetting and reloading a file, a start that moved later by up to
+        -- the FCR window is still found)
         select {% for col in callers %}old.{{ col }}{{ ', ' if not loop.last }}{% endfor %}
         from {{ this }} as old
         inner join touched as t
             on old.source_system = t.source_system and old.contact_id = t.contact_id
-        where old.direction = 'inbound' and old.caller_key is not null
+        where
+            old.direction = 'inbound'
+            and old.caller_key is not null
+            and old.contact_start_ts >= {{ bounds.recompute_from_ts }}
     ),
 
     earlier_contacts_ranked as (
@@ -80,12 +112,12 @@
             on {% for col in callers %}c.{{ col }} = fc.{{ col }}{{ ' and ' if not loop.last }}{% endfor %}
         where
             c.direction = 'inbound'
-            and c.contact_start_ts < (select b.recompute_from_ts from bounds as b)
+            and c.contact_start_ts < {{ bounds.recompute_from_ts }}
     )
 
     select c.source_system, c.contact_id
     from {{ contacts }} as c
-    where c.contact_start_ts >= (select b.recompute_from_ts from bounds as b)
+    where c.contact_start_ts >= {{ bounds.recompute_from_ts }}
     union
     select source_system, contact_id from earlier_contacts_ranked
     where recency = 1

@@ -146,6 +146,15 @@ drop table marts.agg_stress_team;
 """
 
 
+def assert_same_as_a_full_publish(instance, run_id: str, now) -> None:
+    """The serving snapshot equals one built from scratch from the same warehouse."""
+    reference = publish.build_snapshot(instance, run_id, now=now, full=True)
+    try:
+        assert_same_snapshot(instance.serving, reference.path)
+    finally:
+        reference.path.unlink()
+
+
 NOW = datetime(2030, 1, 2, 3, 4, 5)
 STINTS = """
 create table marts.fct_queue_stints as select *, interval_start_local::date as report_date from (values
@@ -295,11 +304,7 @@ def test_a_few_rewritten_rows_on_many_dates_are_patched_row_by_row(instance):
     assert second.patched == {"fct_queue_stints": 2}
     state = json.loads((instance.serving_dir / publish.APPENDED_STATE_FILE).read_text())
     assert state[second.snapshot_id] == {"fct_queue_stints": 2}  # 2 rows rewritten, not 32
-    reference = publish.build_snapshot(instance, "run2", now=NOW, full=True)
-    try:
-        assert_same_snapshot(instance.serving, reference.path)
-    finally:
-        reference.path.unlink()
+    assert_same_as_a_full_publish(instance, "run2", NOW)
 
 
 def test_identical_rows_and_views_are_patched_by_replacing_their_dates_whole(instance):
@@ -327,11 +332,7 @@ def test_identical_rows_and_views_are_patched_by_replacing_their_dates_whole(ins
         assert con.execute("select sum(n) from marts.agg_view_daily").fetchone()[0] == 70
     finally:
         con.close()
-    reference = publish.build_snapshot(instance, "run2", now=NOW, full=True)
-    try:
-        assert_same_snapshot(instance.serving, reference.path)
-    finally:
-        reference.path.unlink()
+    assert_same_as_a_full_publish(instance, "run2", NOW)
 
 
 def _old_fingerprint(con, catalog: str, table: str) -> str:
@@ -388,11 +389,7 @@ def test_the_next_publish_compares_dates_with_the_fingerprints_stored_beside_the
         "agg_empty_daily": 1,  # a null report date is a partition too
     }
     monkeypatch.undo()
-    reference = publish.build_snapshot(instance, "run2", now=now, full=True)
-    try:
-        assert_same_snapshot(instance.serving, reference.path)
-    finally:
-        reference.path.unlink()
+    assert_same_as_a_full_publish(instance, "run2", now)
 
 
 def test_without_stored_date_fingerprints_the_snapshot_is_compared_by_scanning_it(instance, monkeypatch):
@@ -408,11 +405,7 @@ def test_without_stored_date_fingerprints_the_snapshot_is_compared_by_scanning_i
     now = __import__("datetime").datetime(2030, 1, 2, 3, 4, 5)
     second = publish.publish(instance, "run2", now=now)
     assert second.patched == {"agg_center_daily": 1}
-    reference = publish.build_snapshot(instance, "run2", now=now, full=True)
-    try:
-        assert_same_snapshot(instance.serving, reference.path)
-    finally:
-        reference.path.unlink()
+    assert_same_as_a_full_publish(instance, "run2", now)
     publish.publish(instance, "run3")
     # pruned with its snapshot
     assert not sidecar.exists()
