@@ -85,8 +85,13 @@ bench: setup
 
 stop:
 	-$(BIN)/callcenter serve --stop
+	@# dagster dev stops serving on SIGTERM but its 5 processes then hang (dagster 1.13, seen on these
+	@# machines): wait up to 20 s for the process group to go, then kill it
 	@if [ -f $(CALLCENTER_DATA_DIR)/run/dagster.pid ]; then \
-	  kill -- -$$(cat $(CALLCENTER_DATA_DIR)/run/dagster.pid) 2>/dev/null || kill $$(cat $(CALLCENTER_DATA_DIR)/run/dagster.pid) 2>/dev/null; \
+	  pid=$$(cat $(CALLCENTER_DATA_DIR)/run/dagster.pid); \
+	  kill -TERM -- -$$pid 2>/dev/null || kill $$pid 2>/dev/null; \
+	  for i in $$(seq 20); do kill -0 -- -$$pid 2>/dev/null || break; sleep 1; done; \
+	  kill -KILL -- -$$pid 2>/dev/null; \
 	  rm -f $(CALLCENTER_DATA_DIR)/run/dagster.pid; echo "Dagster UI stopped"; fi
 
 clean: stop
