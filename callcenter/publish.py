@@ -263,16 +263,21 @@ def _partition_filter(parts: list) -> tuple[str, list]:
     return where, [[v for v in parts if v is not None]]
 
 
+def _serving_order_clause(table: str) -> str:
+    """` order by ...` for a SERVING_ORDER table, else empty."""
+    return f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
+
+
 def _replace_partitions(con: duckdb.DuckDBPyConnection, table: str, parts: list) -> int:
     """Delete the snapshot's rows of these partition values and insert the warehouse's (in the
     table's serving order, if it has one); returns the rows inserted."""
     q = f"{PUBLISHED_SCHEMA}.{_quote(table)}"
     where, args = _partition_filter(parts)
-    order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
     con.execute(f"delete from serving.{q} where {where}", args)
-    return con.execute(f"insert into serving.{q} select * from wh.{q} where {where}{order}", args).fetchone()[
-        0
-    ]
+    (inserted,) = con.execute(
+        f"insert into serving.{q} select * from wh.{q} where {where}{_serving_order_clause(table)}", args
+    ).fetchone()
+    return inserted
 
 
 def _patch_partitions(
@@ -314,10 +319,10 @@ def _patch_partitions(
         "select row_id, part from publish_wh_rows anti join publish_serving_rows using (h)"
     )
     con.execute(f"delete from serving.{q} where rowid in (select row_id from publish_deleted)")
-    order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
-    inserted = con.execute(
-        f"insert into serving.{q} select * from wh.{q} where rowid in (select row_id from publish_inserted){order}"
-    ).fetchone()[0]
+    (inserted,) = con.execute(
+        f"insert into serving.{q} select * from wh.{q} "
+        f"where rowid in (select row_id from publish_inserted){_serving_order_clause(table)}"
+    ).fetchone()
     patched_counts = dict(
         con.execute(
             "select part, sum(n) from (select part, count(*) as n from publish_serving_rows group by part "
@@ -487,8 +492,7 @@ def build_snapshot(paths: Paths, run_id: str, *, now: datetime | None = None, fu
                 continue
             con.execute(f"drop table if exists {q}")
             # Views become tables: serving must not depend on schemas it does not contain.
-            order = f" order by {SERVING_ORDER[table]}" if table in SERVING_ORDER else ""
-            con.execute(f"create table {q} as select * from wh.{q}{order}")
+            con.execute(f"create table {q} as select * from wh.{q}{_serving_order_clause(table)}")
             counts[table] = con.execute(f"select count(*) from {q}").fetchone()[0]
             copied.append(table)
             if table in SERVING_ORDER:
