@@ -10,6 +10,7 @@ Each step is a plain function so Dagster assets and checks call the same code as
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -34,6 +35,11 @@ MAX_CHECK_ALERTS = 20  # one alert per failed check, then one summary: a broken 
 # Production builds leave dbt's unit tests out: they test the SQL logic on fixed inputs, not the data,
 # so they belong in CI (`make test` runs them all, tests/dbt/test_dbt_build.py), not in every daily build.
 PRODUCTION_DBT_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
+# The dbt project's own files: a change to any of them (a model, a seed, a test) can change rows
+# that no new load touched, so it makes the next build check every key again.
+DBT_PROJECT_PARTS = ("dbt_project.yml", "macros", "models", "seeds", "tests")
+UNIQUENESS_STATE_FILE = "uniqueness_verified.json"
+DBT_PROJECT_NAME = "callcenter"
 
 Echo = Callable[[str], None]
 
@@ -151,7 +157,62 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[bool, str, list[dict]]:
+def dbt_project_fingerprint() -> str:
+    """sha256 over the dbt project's files (names and contents) that decide what a build writes."""
+    digest = hashlib.sha256()
+    for part in DBT_PROJECT_PARTS:
+        root = DBT_PROJECT_DIR / part
+        for f in sorted([root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())):
+            digest.update(f.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _uniqueness_state(paths: Paths) -> Path:
+    return paths.run / UNIQUENESS_STATE_FILE
+
+
+def uniqueness_scope_vars(paths: Paths, *, full_refresh: bool) -> dict[str, str]:
+    """dbt vars scoping the big uniqueness tests to rows loaded since the last verified build.
+
+    "Verified": a build of the same dbt project whose dbt build passed every test. Every duplicate
+    key then involves a row loaded since that build started (DECISIONLOG.md, "Uniqueness tests
+    check what changed"). A full refresh rewrites every row without a new load, so it checks all
+    keys; so does the first build, and the first after the dbt project changed.
+    """
+    state = _uniqueness_state(paths)
+    if full_refresh or not state.exists():
+        return {}
+    verified = json.loads(state.read_text())
+    if verified.get("dbt_project") != dbt_project_fingerprint():
+        return {}
+    return {"uniqueness_changed_since": verified["build_started"]}
+
+
+def uniqueness_tests_passed(nodes: list[dict]) -> bool:
+    """Every uniqueness test of the build ran and passed (a warning is not a pass here)."""
+    tests = [
+        n
+        for n in nodes
+        if n["unique_id"].startswith(f"test.{DBT_PROJECT_NAME}.unique_combination_of_columns_")
+    ]
+    return bool(tests) and all(n["status"] == "pass" for n in tests)
+
+
+def record_verified_build(paths: Paths, build_started: datetime) -> None:
+    """Remember a build whose dbt tests all passed: the next build checks keys loaded since it started."""
+    state = _uniqueness_state(paths)
+    tmp = state.with_suffix(".tmp")
+    tmp.write_text(
+        json.dumps(
+            {"dbt_project": dbt_project_fingerprint(), "build_started": build_started.isoformat(sep=" ")}
+        )
+    )
+    os.replace(tmp, state)
+
+
+def dbt_build_step(
+    paths: Paths, *, full_refresh: bool, echo: Echo, dbt_vars: dict[str, str] | None = None
+) -> tuple[bool, str, list[dict]]:
     """Run `dbt build` in a subprocess; returns (ok, summary, per-node results)."""
     target, logs = dbt_paths(paths)
     cmd = [
@@ -169,6 +230,8 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
     ]
     if full_refresh:
         cmd.append("--full-refresh")
+    if dbt_vars:
+        cmd += ["--vars", json.dumps(dbt_vars)]
     env = dict(os.environ, **{DATA_DIR_ENV: str(paths.root)})
     (target / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
@@ -401,8 +464,15 @@ def run_build(
             dbt_state: dict = {}
 
             def _dbt():
-                ok, summary, nodes = dbt_build_step(paths, full_refresh=full_refresh, echo=echo)
+                scope = uniqueness_scope_vars(paths, full_refresh=full_refresh)
+                if scope:
+                    echo(f"    uniqueness tests check keys loaded since {scope['uniqueness_changed_since']}")
+                ok, summary, nodes = dbt_build_step(
+                    paths, full_refresh=full_refresh, echo=echo, dbt_vars=scope
+                )
                 dbt_state.update(ok=ok, nodes=nodes, summary=summary)
+                if ok and uniqueness_tests_passed(nodes):
+                    record_verified_build(paths, started)
                 return ok, summary
 
             dbt_ok = step("dbt build", _dbt)
