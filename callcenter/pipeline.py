@@ -171,19 +171,20 @@ def _uniqueness_state(paths: Paths) -> Path:
     return paths.run / UNIQUENESS_STATE_FILE
 
 
-def uniqueness_scope_vars(paths: Paths, *, full_refresh: bool) -> dict[str, str]:
-    """dbt vars scoping the big uniqueness tests to rows loaded since the last verified build.
+def uniqueness_scope_vars(paths: Paths, *, full_refresh: bool, dbt_project: str) -> dict[str, str]:
+    """dbt vars scoping the big uniqueness tests to rows loaded since the last verified build started.
 
-    "Verified": a build of the same dbt project whose dbt build passed every test. Every duplicate
-    key then involves a row loaded since that build started (DECISIONLOG.md, "Uniqueness tests
-    check what changed"). A full refresh rewrites every row without a new load, so it checks all
-    keys; so does the first build, and the first after the dbt project changed.
+    "Verified": a dbt build that passed, with all its uniqueness tests, on the same dbt project
+    (`dbt_project`, its fingerprint). Every duplicate key then involves a row loaded since that
+    build started (DECISIONLOG.md, "Uniqueness tests check what changed"). A full refresh rewrites
+    every row without a new load, so it checks all keys; so does the first build, and the first
+    after the dbt project changed.
     """
     state = _uniqueness_state(paths)
     if full_refresh or not state.exists():
         return {}
     verified = json.loads(state.read_text())
-    if verified.get("dbt_project") != dbt_project_fingerprint():
+    if verified.get("dbt_project") != dbt_project:
         return {}
     return {"uniqueness_changed_since": verified["build_started"]}
 
@@ -198,8 +199,8 @@ def uniqueness_tests_passed(nodes: list[dict]) -> bool:
     return bool(tests) and all(n["status"] == "pass" for n in tests)
 
 
-def record_verified_build(paths: Paths, build_started: datetime) -> None:
-    """Remember a build whose dbt tests all passed: the next build checks keys loaded since it started."""
+def record_verified_build(paths: Paths, build_started: datetime, dbt_project: str) -> None:
+    """Remember a dbt build whose uniqueness tests all passed: the next checks keys loaded since it started."""
     state = _uniqueness_state(paths)
     tmp = state.with_suffix(".tmp")
     tmp.write_text(
@@ -210,11 +211,16 @@ def record_verified_build(paths: Paths, build_started: datetime) -> None:
     os.replace(tmp, state)
 
 
-def dbt_build_step(
-    paths: Paths, *, full_refresh: bool, echo: Echo, dbt_vars: dict[str, str] | None = None
-) -> tuple[bool, str, list[dict]]:
-    """Run `dbt build` in a subprocess; returns (ok, summary, per-node results)."""
+def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[bool, str, list[dict]]:
+    """Run `dbt build` in a subprocess; returns (ok, summary, per-node results).
+
+    The big uniqueness tests check only keys loaded since the last verified build (when there is
+    one), and a build whose uniqueness tests all pass becomes the verified one.
+    """
     target, logs = dbt_paths(paths)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    project = dbt_project_fingerprint()
+    scope = uniqueness_scope_vars(paths, full_refresh=full_refresh, dbt_project=project)
     cmd = [
         dbt_executable(),
         "build",
@@ -230,8 +236,9 @@ def dbt_build_step(
     ]
     if full_refresh:
         cmd.append("--full-refresh")
-    if dbt_vars:
-        cmd += ["--vars", json.dumps(dbt_vars)]
+    if scope:
+        cmd += ["--vars", json.dumps(scope)]
+        echo(f"    uniqueness tests check keys loaded since {scope['uniqueness_changed_since']}")
     env = dict(os.environ, **{DATA_DIR_ENV: str(paths.root)})
     (target / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
@@ -248,6 +255,8 @@ def dbt_build_step(
         f"{len(nodes)} nodes: {len(nodes) - len(bad) - len(warned)} ok, {len(warned)} warn, "
         f"{len(bad)} error/fail (exit {rc})"
     )
+    if rc == 0 and not bad and uniqueness_tests_passed(nodes):
+        record_verified_build(paths, started, project)
     return rc == 0 and not bad, summary, nodes
 
 
@@ -464,15 +473,8 @@ def run_build(
             dbt_state: dict = {}
 
             def _dbt():
-                scope = uniqueness_scope_vars(paths, full_refresh=full_refresh)
-                if scope:
-                    echo(f"    uniqueness tests check keys loaded since {scope['uniqueness_changed_since']}")
-                ok, summary, nodes = dbt_build_step(
-                    paths, full_refresh=full_refresh, echo=echo, dbt_vars=scope
-                )
+                ok, summary, nodes = dbt_build_step(paths, full_refresh=full_refresh, echo=echo)
                 dbt_state.update(ok=ok, nodes=nodes, summary=summary)
-                if ok and uniqueness_tests_passed(nodes):
-                    record_verified_build(paths, started)
                 return ok, summary
 
             dbt_ok = step("dbt build", _dbt)

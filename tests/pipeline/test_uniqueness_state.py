@@ -21,6 +21,13 @@ UNIQUE = "test.callcenter.unique_combination_of_columns_fct_contacts_source_syst
 OTHER = "test.callcenter.not_null_fct_contacts_contact_id.2"
 
 
+def _scope(paths, *, full_refresh: bool = False) -> dict[str, str]:
+    """What the next dbt build would be given, for the dbt project as it is now."""
+    return pipeline.uniqueness_scope_vars(
+        paths, full_refresh=full_refresh, dbt_project=pipeline.dbt_project_fingerprint()
+    )
+
+
 @pytest.fixture
 def paths(tmp_path: Path):
     return data_paths(tmp_path / "instance").ensure()
@@ -39,26 +46,24 @@ def project(tmp_path: Path, monkeypatch) -> Path:
 
 
 def test_first_build_and_full_refresh_check_every_key(paths, project) -> None:
-    assert pipeline.uniqueness_scope_vars(paths, full_refresh=False) == {}
-    pipeline.record_verified_build(paths, VERIFIED)
-    assert pipeline.uniqueness_scope_vars(paths, full_refresh=True) == {}
+    assert _scope(paths) == {}
+    pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
+    assert _scope(paths, full_refresh=True) == {}
 
 
 def test_next_build_checks_keys_loaded_since_the_verified_build_started(paths, project) -> None:
-    pipeline.record_verified_build(paths, VERIFIED)
-    assert pipeline.uniqueness_scope_vars(paths, full_refresh=False) == {
-        "uniqueness_changed_since": "2027-02-27 06:00:05"
-    }
+    pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
+    assert _scope(paths) == {"uniqueness_changed_since": "2027-02-27 06:00:05"}
 
 
 @pytest.mark.parametrize(
     "changed", ["models/marts/fct_contacts.sql", "seeds/queue_config.csv", "dbt_project.yml"]
 )
 def test_a_changed_dbt_project_checks_every_key(paths, project, changed) -> None:
-    pipeline.record_verified_build(paths, VERIFIED)
+    pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
     with (project / changed).open("a") as f:
         f.write("\n")
-    assert pipeline.uniqueness_scope_vars(paths, full_refresh=False) == {}
+    assert _scope(paths) == {}
 
 
 def test_only_a_build_whose_uniqueness_tests_all_passed_is_verified() -> None:
@@ -71,7 +76,7 @@ def test_only_a_build_whose_uniqueness_tests_all_passed_is_verified() -> None:
 
 
 def test_the_state_names_the_project_and_the_build_start(paths, project) -> None:
-    pipeline.record_verified_build(paths, VERIFIED)
+    pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
     state = json.loads((paths.run / pipeline.UNIQUENESS_STATE_FILE).read_text())
     assert state == {
         "dbt_project": pipeline.dbt_project_fingerprint(),
