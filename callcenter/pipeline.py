@@ -39,6 +39,8 @@ PRODUCTION_DBT_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
 # that no new load touched, so it makes the next build check every key again.
 DBT_PROJECT_PARTS = ("dbt_project.yml", "macros", "models", "seeds", "tests")
 UNIQUENESS_STATE_FILE = "uniqueness_verified.json"
+# read by dbt/macros/uniqueness_scope.sql when a test runs (an env var: new --vars re-parse the project)
+UNIQUENESS_SINCE_ENV = "CALLCENTER_UNIQUENESS_CHANGED_SINCE"
 DBT_PROJECT_NAME = "callcenter"
 
 Echo = Callable[[str], None]
@@ -171,8 +173,8 @@ def _uniqueness_state(paths: Paths) -> Path:
     return paths.run / UNIQUENESS_STATE_FILE
 
 
-def uniqueness_scope_vars(paths: Paths, *, full_refresh: bool, dbt_project: str) -> dict[str, str]:
-    """dbt vars scoping the big uniqueness tests to rows loaded since the last verified build started.
+def uniqueness_changed_since(paths: Paths, *, full_refresh: bool, dbt_project: str) -> str | None:
+    """When the big uniqueness tests may start: the start of the last verified build, else None.
 
     "Verified": a dbt build that passed, with all its uniqueness tests, on the same dbt project
     (`dbt_project`, its fingerprint). Every duplicate key then involves a row loaded since that
@@ -182,11 +184,11 @@ def uniqueness_scope_vars(paths: Paths, *, full_refresh: bool, dbt_project: str)
     """
     state = _uniqueness_state(paths)
     if full_refresh or not state.exists():
-        return {}
+        return None
     verified = json.loads(state.read_text())
     if verified.get("dbt_project") != dbt_project:
-        return {}
-    return {"uniqueness_changed_since": verified["build_started"]}
+        return None
+    return verified["build_started"]
 
 
 def uniqueness_tests_passed(nodes: list[dict]) -> bool:
@@ -220,7 +222,7 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
     target, logs = dbt_paths(paths)
     started = datetime.now(UTC).replace(tzinfo=None)
     project = dbt_project_fingerprint()
-    scope = uniqueness_scope_vars(paths, full_refresh=full_refresh, dbt_project=project)
+    since = uniqueness_changed_since(paths, full_refresh=full_refresh, dbt_project=project)
     cmd = [
         dbt_executable(),
         "build",
@@ -236,10 +238,11 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
     ]
     if full_refresh:
         cmd.append("--full-refresh")
-    if scope:
-        cmd += ["--vars", json.dumps(scope)]
-        echo(f"    uniqueness tests check keys loaded since {scope['uniqueness_changed_since']}")
     env = dict(os.environ, **{DATA_DIR_ENV: str(paths.root)})
+    env.pop(UNIQUENESS_SINCE_ENV, None)
+    if since:
+        env[UNIQUENESS_SINCE_ENV] = since
+        echo(f"    uniqueness tests check keys loaded since {since}")
     (target / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
         cmd, cwd=DBT_PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -1,4 +1,4 @@
-"""The uniqueness tests scoped to what changed (var `uniqueness_changed_since`).
+"""The uniqueness tests scoped to what changed (CALLCENTER_UNIQUENESS_CHANGED_SINCE).
 
 A small telephony instance is built from two loads (1 and 3 November), then segment c1/1 of the
 first load is delivered again in a third load (3 November, noon) past ingestion's dedupe: its key
@@ -9,11 +9,14 @@ leg). int_contacts_assembled groups a contact's segments, so it stays unique.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from callcenter.pipeline import UNIQUENESS_SINCE_ENV
 
 from .conftest import run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
@@ -55,9 +58,13 @@ def _second_load() -> list[dict]:
 def _test_results(data_dir: Path, since: str | None) -> dict[str, tuple[str, int]]:
     """Run the five models' uniqueness tests; {model: (status, failures)}."""
     args = ["test", "--select", *(f"unique_combination_of_columns_{m}*" for m in MODELS)]
+    os.environ.pop(UNIQUENESS_SINCE_ENV, None)
     if since:
-        args += ["--vars", json.dumps({"uniqueness_changed_since": since})]
-    result = run_dbt(data_dir, *args)
+        os.environ[UNIQUENESS_SINCE_ENV] = since
+    try:
+        result = run_dbt(data_dir, *args)
+    finally:
+        os.environ.pop(UNIQUENESS_SINCE_ENV, None)
     results = json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["results"]
     out = {}
     for r in results:

@@ -21,9 +21,9 @@ UNIQUE = "test.callcenter.unique_combination_of_columns_fct_contacts_source_syst
 OTHER = "test.callcenter.not_null_fct_contacts_contact_id.2"
 
 
-def _scope(paths, *, full_refresh: bool = False) -> dict[str, str]:
+def _scope(paths, *, full_refresh: bool = False) -> str | None:
     """What the next dbt build would be given, for the dbt project as it is now."""
-    return pipeline.uniqueness_scope_vars(
+    return pipeline.uniqueness_changed_since(
         paths, full_refresh=full_refresh, dbt_project=pipeline.dbt_project_fingerprint()
     )
 
@@ -46,14 +46,14 @@ def project(tmp_path: Path, monkeypatch) -> Path:
 
 
 def test_first_build_and_full_refresh_check_every_key(paths, project) -> None:
-    assert _scope(paths) == {}
+    assert _scope(paths) is None
     pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
-    assert _scope(paths, full_refresh=True) == {}
+    assert _scope(paths, full_refresh=True) is None
 
 
 def test_next_build_checks_keys_loaded_since_the_verified_build_started(paths, project) -> None:
     pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
-    assert _scope(paths) == {"uniqueness_changed_since": "2027-02-27 06:00:05"}
+    assert _scope(paths) == "2027-02-27 06:00:05"
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_a_changed_dbt_project_checks_every_key(paths, project, changed) -> None
     pipeline.record_verified_build(paths, VERIFIED, pipeline.dbt_project_fingerprint())
     with (project / changed).open("a") as f:
         f.write("\n")
-    assert _scope(paths) == {}
+    assert _scope(paths) is None
 
 
 def test_only_a_build_whose_uniqueness_tests_all_passed_is_verified() -> None:

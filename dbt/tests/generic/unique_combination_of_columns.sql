@@ -1,8 +1,8 @@
 -- Fails on every key combination that occurs more than once.
 --
--- Scoped to what changed when the var `uniqueness_changed_since` is set and the test names a
--- `changed_since_column` (macros/uniqueness_scope.sql): only the keys of rows changed since then
--- are counted, each against the whole table. Without the var every key is checked.
+-- Scoped to what changed when `callcenter build` sets CALLCENTER_UNIQUENESS_CHANGED_SINCE and the
+-- test names a `changed_since_column` (macros/uniqueness_scope.sql): only the keys of rows changed
+-- since then are counted, each against the whole table. Otherwise every key is checked.
 {%- test unique_combination_of_columns(
     model, combination_of_columns, changed_since_column=none, changed_partition_column=none
 ) -%}
