@@ -206,9 +206,7 @@ def record_verified_build(paths: Paths, build_started: datetime, dbt_project: st
     state = _uniqueness_state(paths)
     tmp = state.with_suffix(".tmp")
     tmp.write_text(
-        json.dumps(
-            {"dbt_project": dbt_project_fingerprint(), "build_started": build_started.isoformat(sep=" ")}
-        )
+        json.dumps({"dbt_project": dbt_project, "build_started": build_started.isoformat(sep=" ")})
     )
     os.replace(tmp, state)
 
