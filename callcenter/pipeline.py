@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -211,6 +211,37 @@ def record_verified_build(paths: Paths, build_started: datetime, dbt_project: st
     os.replace(tmp, state)
 
 
+@dataclass
+class UniquenessScope:
+    """One dbt build's uniqueness scope: opened before dbt starts, recorded after it passed.
+
+    Shared by `dbt_build_step` (callcenter build) and Dagster's dbt asset.
+    """
+
+    started: datetime
+    dbt_project: str
+    since: str | None  # None: every key is checked
+
+    @classmethod
+    def open(cls, paths: Paths, *, full_refresh: bool) -> UniquenessScope:
+        project = dbt_project_fingerprint()
+        since = uniqueness_changed_since(paths, full_refresh=full_refresh, dbt_project=project)
+        return cls(datetime.now(UTC).replace(tzinfo=None), project, since)
+
+    def apply(self, env: MutableMapping[str, str]) -> None:
+        """Set (or clear) the variable dbt's tests read in the environment dbt will run with."""
+        env.pop(UNIQUENESS_SINCE_ENV, None)
+        if self.since:
+            env[UNIQUENESS_SINCE_ENV] = self.since
+
+    def record_if_verified(self, paths: Paths, nodes: list[dict]) -> bool:
+        """After a dbt build that passed: make it the verified one if all its uniqueness tests passed."""
+        if not uniqueness_tests_passed(nodes):
+            return False
+        record_verified_build(paths, self.started, self.dbt_project)
+        return True
+
+
 def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[bool, str, list[dict]]:
     """Run `dbt build` in a subprocess; returns (ok, summary, per-node results).
 
@@ -218,9 +249,7 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
     one), and a build whose uniqueness tests all pass becomes the verified one.
     """
     target, logs = dbt_paths(paths)
-    started = datetime.now(UTC).replace(tzinfo=None)
-    project = dbt_project_fingerprint()
-    since = uniqueness_changed_since(paths, full_refresh=full_refresh, dbt_project=project)
+    scope = UniquenessScope.open(paths, full_refresh=full_refresh)
     cmd = [
         dbt_executable(),
         "build",
@@ -237,10 +266,9 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
     if full_refresh:
         cmd.append("--full-refresh")
     env = dict(os.environ, **{DATA_DIR_ENV: str(paths.root)})
-    env.pop(UNIQUENESS_SINCE_ENV, None)
-    if since:
-        env[UNIQUENESS_SINCE_ENV] = since
-        echo(f"    uniqueness tests check keys loaded since {since}")
+    scope.apply(env)
+    if scope.since:
+        echo(f"    uniqueness tests check keys loaded since {scope.since}")
     (target / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.Popen(
         cmd, cwd=DBT_PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -256,17 +284,21 @@ def dbt_build_step(paths: Paths, *, full_refresh: bool, echo: Echo) -> tuple[boo
         f"{len(nodes)} nodes: {len(nodes) - len(bad) - len(warned)} ok, {len(warned)} warn, "
         f"{len(bad)} error/fail (exit {rc})"
     )
-    if rc == 0 and not bad and uniqueness_tests_passed(nodes):
-        record_verified_build(paths, started, project)
+    if rc == 0 and not bad:
+        scope.record_if_verified(paths, nodes)
     return rc == 0 and not bad, summary, nodes
 
 
 def _dbt_results(run_results: Path) -> list[dict]:
     if not run_results.exists():
         return []
-    data = json.loads(run_results.read_text())
+    return dbt_nodes(json.loads(run_results.read_text()))
+
+
+def dbt_nodes(run_results: dict) -> list[dict]:
+    """Per-node results of a dbt run_results.json artifact."""
     out = []
-    for r in data.get("results", []):
+    for r in run_results.get("results", []):
         uid = r["unique_id"]
         out.append(
             {

@@ -19,7 +19,7 @@ from dagster_dbt import (
 )
 
 from callcenter.config import DATA_DIR_ENV
-from callcenter.pipeline import PRODUCTION_DBT_BUILD_ARGS
+from callcenter.pipeline import PRODUCTION_DBT_BUILD_ARGS, UNIQUENESS_SINCE_ENV, UniquenessScope, dbt_nodes
 from dagster_project.defs.resources import DBT_PROJECT_DIR, DUCKDB_WRITER_POOL, CallcenterInstance
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -60,8 +60,23 @@ def callcenter_dbt_models(
 ):
     paths = callcenter.paths()
     os.environ[DATA_DIR_ENV] = str(paths.root)  # dbt's profile reads the warehouse path from it
+    # Every model and test selected: the build can become the verified one, as a `callcenter
+    # build` can (DECISIONLOG "Uniqueness tests check what changed"); a subset only uses the scope.
+    whole = set(context.selected_asset_keys) == set(callcenter_dbt_models.keys) and set(
+        context.selected_asset_check_keys
+    ) == set(callcenter_dbt_models.check_keys)
     with callcenter.writer_lock():
-        yield from dbt.cli(["build", *PRODUCTION_DBT_BUILD_ARGS], context=context).stream()
+        scope = UniquenessScope.open(paths, full_refresh=False)
+        scope.apply(os.environ)
+        try:
+            invocation = dbt.cli(["build", *PRODUCTION_DBT_BUILD_ARGS], context=context)
+            yield from invocation.stream()  # raises when dbt failed: nothing is recorded then
+        finally:
+            os.environ.pop(UNIQUENESS_SINCE_ENV, None)
+        if scope.since:
+            context.log.info(f"uniqueness tests checked keys loaded since {scope.since}")
+        if whole and scope.record_if_verified(paths, dbt_nodes(invocation.get_artifact("run_results.json"))):
+            context.log.info("verified build: the next checks keys loaded from its start on")
 
 
 def mart_keys() -> dict[str, dg.AssetKey]:

@@ -1,6 +1,6 @@
 -- Fails on every key combination that occurs more than once.
 --
--- Scoped to what changed when `callcenter build` sets CALLCENTER_UNIQUENESS_CHANGED_SINCE and the
+-- Scoped to what changed when the build sets CALLCENTER_UNIQUENESS_CHANGED_SINCE and the
 -- test names a `changed_since_column` (macros/uniqueness_scope.sql): only the keys of rows changed
 -- since then are counted, each against the whole table. Otherwise every key is checked.
 {%- test unique_combination_of_columns(
