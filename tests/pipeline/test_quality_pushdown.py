@@ -7,7 +7,8 @@ which report dates a new-day build judges.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import os
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -321,9 +322,11 @@ def _without_clock(items: list[dict]) -> list[dict]:
     return [{k: v for k, v in item.items() if k != "age_hours"} for item in items]
 
 
-def _manifest(path, lineage: dict[str, list[str]]) -> None:
+def _manifest(path, lineage: dict[str, list[str]], written_at: datetime) -> None:
     """A dbt manifest (the fields `dbt_lineage` reads): each mart built from a model reading raw
-    sources, as dbt writes them."""
+    sources, as dbt writes them, written at `written_at` (naive UTC). The test's clock is the
+    fixture's (today's midnight on), not the wall clock: between 00:00 and 00:31 UTC a manifest
+    written "now" was older than the test's build start, and was ignored as stale."""
     sources = {
         f"source.callcenter.raw.{t}": {"schema": "raw", "name": t, "identifier": t}
         for t in {s.split(".")[1] for srcs in lineage.values() for s in srcs}
@@ -340,6 +343,8 @@ def _manifest(path, lineage: dict[str, list[str]]) -> None:
             "depends_on": {"nodes": [f"model.callcenter.int_{name}"]},
         }  # fmt: skip
     path.write_text(__import__("json").dumps({"nodes": nodes, "sources": sources}))
+    stamp = written_at.replace(tzinfo=UTC).timestamp()
+    os.utime(path, (stamp, stamp))
 
 
 ROSTER_ROW = (
@@ -376,14 +381,15 @@ def test_a_roster_export_judges_the_marts_built_from_it_from_its_date(instance, 
         """,
     )
     manifest = tmp_path / "manifest.json"
+    build_start = AFTER_LOAD + timedelta(minutes=30)
     _manifest(
         manifest,
         {
             "marts.agg_queue_daily": ["raw.contact_segments", "raw.roster"],
             "marts.fct_contacts": ["raw.contact_segments"],
         },
+        written_at=build_start + timedelta(minutes=1),  # by this build's dbt step
     )
-    build_start = AFTER_LOAD + timedelta(minutes=30)
     suites = ["marts_fct_contacts", "marts_agg_queue_daily"]
     con = duckdb.connect(str(instance.warehouse), read_only=True)
     lineage = runner.dbt_lineage(manifest, built_since=build_start)
