@@ -1,11 +1,10 @@
--- Incremental repeat-contact (FCR) detection. A contact's repeat flag looks forward: it depends on
--- the caller's next contact within W days (var / seed fcr_window_days) and, while that window is
--- still open, on the latest data. So a run that (re)assembles contacts starting at T or later can
--- only change the flags of contacts started from T - W on, and of those still pending at the
--- previous data end. Models using these macros recompute every contact from the earlier of the two
--- bounds on, plus, per affected caller, the last contact before it (its next contact may now be a
--- new one: next_contact_ts changes, its status cannot), and delete+insert them by contact key.
--- The model's own table must carry contact_start_ts, caller_key, direction, first_queue_code and loaded_at.
+-- Incremental repeat-contact (FCR) detection. A contact's repeat columns look forward: they depend
+-- on the caller's next contact within W days (var / seed fcr_window_days; repeat_contact_ts is null
+-- beyond) and, while that window is still open, on the latest data. So a run that (re)assembles
+-- contacts starting at T or later can only change the rows of contacts started from T - W on, and
+-- of those still pending at the previous data end. Models using these macros recompute every
+-- contact from the earlier of the two bounds on and delete+insert them by contact key.
+-- The model's own table must carry contact_start_ts and loaded_at.
 
 {#- The columns that identify a caller for FCR (the LEAD partition). -#}
 {% macro fcr_caller_columns() -%}
@@ -14,7 +13,9 @@
 
 {#- The two bounds of a recompute, read when the model runs and written as timestamp literals:
     (newest loaded_at already in {{ this }}, first contact start to recompute; null when no contact
-    was assembled since). Compared with a constant, DuckDB skips the row groups of history outside
+    was assembled since). A touched contact counts at its new start and at its start in {{ this }}:
+    a start moves later after a file is forgotten and reloaded, and the contacts whose repeat it was
+    lie before its old start. Compared with a constant, DuckDB skips the row groups of history outside
     the window in the scan; compared with a subquery it joined every contact of history first
     (int_contacts_repeat_flagged's select on a new day at 10M contacts: 8.1 s -> 2.8 s). -#}
 {% macro fcr_recompute_bounds(contacts, queues) -%}
@@ -28,10 +29,22 @@
             from {{ this }}
         ),
 
-        touched as (
-            select c.contact_start_ts
+        touched_now as (
+            select
+                c.source_system,
+                c.contact_id,
+                c.contact_start_ts
             from {{ contacts }} as c
             where c.loaded_at > (select w.loaded_before from watermark as w)
+        ),
+
+        touched as (
+            select contact_start_ts from touched_now
+            union all
+            select old.contact_start_ts
+            from {{ this }} as old
+            inner join touched_now as t
+                on old.source_system = t.source_system and old.contact_id = t.contact_id
         ),
 
         longest_window as (
@@ -71,56 +84,10 @@
 {#- A query of (source_system, contact_id): the contacts of `contacts` (int_contacts_assembled)
     whose FCR columns this run must recompute. Call it only inside is_incremental(). -#}
 {% macro fcr_recompute_keys(contacts, queues) -%}
-    {%- set callers = fcr_caller_columns() -%}
     {%- set bounds = fcr_recompute_bounds(contacts, queues) -%}
-    with
-
-    touched as (
-        select c.source_system, c.contact_id, c.direction, c.contact_start_ts, {{ callers | join(', ') }}
-        from {{ contacts }} as c
-        where c.loaded_at > {{ bounds.loaded_before }}
-    ),
-
-    followed_callers as (
-        select {{ callers | join(', ') }} from touched
-        where direction = 'inbound' and caller_key is not null
-        union
-        -- a late segment can move a contact away from its previous caller. Segments are only added
-        -- (first load wins), so a contact's start only moves earlier: its old row starts after the
-        -- window's start (after forgetting and reloading a file, a start that moved later by up to
-        -- the FCR window is still found)
-        select {% for col in callers %}old.{{ col }}{{ ', ' if not loop.last }}{% endfor %}
-        from {{ this }} as old
-        inner join touched as t
-            on old.source_system = t.source_system and old.contact_id = t.contact_id
-        where
-            old.direction = 'inbound'
-            and old.caller_key is not null
-            and old.contact_start_ts >= {{ bounds.recompute_from_ts }}
-    ),
-
-    earlier_contacts_ranked as (
-        select
-            c.source_system,
-            c.contact_id,
-            row_number() over (
-                partition by {% for col in callers %}c.{{ col }}{{ ', ' if not loop.last }}{% endfor %}
-                order by c.contact_start_ts desc, c.contact_id desc
-            ) as recency
-        from {{ contacts }} as c
-        inner join followed_callers as fc
-            on {% for col in callers %}c.{{ col }} = fc.{{ col }}{{ ' and ' if not loop.last }}{% endfor %}
-        where
-            c.direction = 'inbound'
-            and c.contact_start_ts < {{ bounds.recompute_from_ts }}
-    )
-
     select c.source_system, c.contact_id
     from {{ contacts }} as c
     where c.contact_start_ts >= {{ bounds.recompute_from_ts }}
-    union
-    select source_system, contact_id from earlier_contacts_ranked
-    where recency = 1
 {%- endmacro %}
 
 

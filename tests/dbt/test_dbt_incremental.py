@@ -122,8 +122,8 @@ def test_fcr_new_day_recomputes_trailing_window_like_full_refresh(tmp_path: Path
     ensure_raw_tables(warehouse)
     first_load, second_load = datetime(2026, 3, 13, 1), datetime(2026, 3, 14, 1)
     history = [
-        # b-old: handled 12 days before B calls again (outside W = 7): stays resolved, but its
-        # next_contact_ts becomes the new contact.
+        # b-old: handled 12 days before B calls again (outside W = 7): stays resolved, and its
+        # repeat_contact_ts stays null (the new contact is beyond its window).
         _seg("b-old", "presales", "2026-03-01 04:00:00", "answered", 5, caller="k-b", talk=60),
         # d: window ends 03-12 05:00, after the first data end (pending), before the second (resolved).
         _seg("d", "presales", "2026-03-05 05:00:00", "answered", 5, caller="k-d", talk=60),
@@ -157,27 +157,36 @@ def test_fcr_new_day_recomputes_trailing_window_like_full_refresh(tmp_path: Path
         r[0]: r[1:]
         for r in query(
             warehouse,
-            "select contact_id, fcr_status, next_contact_ts, csat, agent_segments from marts.fct_contacts",
+            "select contact_id, fcr_status, repeat_contact_ts, csat, agent_segments from marts.fct_contacts",
         )
     }
     assert after["a"][:3] == ("repeat", datetime(2026, 3, 13, 4), 2)
-    assert after["b-old"][:2] == ("resolved", datetime(2026, 3, 13, 5))
+    assert after["b-old"][:2] == ("resolved", None)
+    assert after["e"][1] == datetime(2026, 3, 13, 6)  # e2 is within e's window
     assert after["d"][0] == "resolved"
     assert after["c"][0] == "pending" and after["c"][2] == 5
     assert after["e"][0] == "repeat"
     assert after["x"][3] == 2
     assert after["w"][0] == "no_caller_key"
+    _assert_fcr_chain_equals_full_refresh(data_dir, warehouse)
+
+
+def _assert_fcr_chain_equals_full_refresh(
+    data_dir: Path, warehouse: Path, tables: list[str] = FCR_CHAIN
+) -> None:
+    """`tables` of the FCR chain as the incremental runs left them equal a --full-refresh of the
+    same raw rows."""
     con = duckdb.connect(str(warehouse))
     try:
-        for table in FCR_CHAIN:
+        for table in tables:
             con.execute(
-                f"create table main.incremental_{table} as select * from {SCHEMA.get(table, 'marts')}.{table}"
+                f"create or replace table main.incremental_{table} as select * from {SCHEMA.get(table, 'marts')}.{table}"
             )
     finally:
         con.close()
 
     _build_fcr_chain(data_dir, "--full-refresh")
-    for table in FCR_CHAIN:
+    for table in tables:
         relation = f"{SCHEMA.get(table, 'marts')}.{table}"
         diff = query(
             warehouse,
@@ -190,3 +199,39 @@ def test_fcr_new_day_recomputes_trailing_window_like_full_refresh(tmp_path: Path
         )[0][0]
         rows = query(warehouse, f"select count(*) from {relation}")[0][0]
         assert rows > 0 and diff == 0, table
+
+
+def test_fcr_contact_whose_start_moves_later_recomputes_the_contacts_it_repeated(tmp_path: Path) -> None:
+    # A forgotten and reloaded file can move a contact's start later. The contacts whose repeat it
+    # was lie up to W days before its old start, which may be earlier than both the new start's
+    # window and the previous data end. The daily aggregates rebuild from the new starts only (a
+    # known gap, DECISIONLOG "Repeat contact only within the window"), so they are not compared.
+    data_dir = tmp_path / "instance"
+    warehouse = data_dir / "warehouse" / "warehouse.duckdb"
+    ensure_raw_tables(warehouse)
+    first_load, second_load = datetime(2026, 3, 21, 1), datetime(2026, 3, 22, 1)
+    history = [
+        _seg("p", "presales", "2026-03-02 04:00:00", "answered", 5, caller="k-p", talk=60),
+        _seg("m", "presales", "2026-03-05 04:00:00", "abandoned", 20, caller="k-p"),
+        _seg("z", "presales", "2026-03-20 04:00:00", "answered", 5, caller="k-z", talk=60),  # data end
+    ]
+    insert_rows(warehouse, "contact_segments", _loaded(history, first_load))
+    _build_fcr_chain(data_dir)
+    before = dict(query(warehouse, "select contact_id, fcr_status from marts.fct_contacts"))
+    assert before["p"] == "repeat"
+
+    con = duckdb.connect(str(warehouse))
+    try:  # what forget_files does to the contact's rows before its file is loaded again
+        con.execute("delete from raw.contact_segments where contact_id = 'm'")
+    finally:
+        con.close()
+    reloaded = [_seg("m", "presales", "2026-03-12 04:00:00", "abandoned", 20, caller="k-p")]
+    insert_rows(warehouse, "contact_segments", _loaded(reloaded, second_load))
+    _build_fcr_chain(data_dir)
+
+    after = {
+        r[0]: r[1:]
+        for r in query(warehouse, "select contact_id, fcr_status, repeat_contact_ts from marts.fct_contacts")
+    }
+    assert after["p"] == ("resolved", None)  # m now starts 10 days after p: beyond W = 7
+    _assert_fcr_chain_equals_full_refresh(data_dir, warehouse, FCR_CHAIN[:3])

@@ -2,7 +2,9 @@
 -- pseudonymised caller (LEAD over caller_key ordered by time, not a self-join). A handled
 -- contact is `repeat` if that next contact starts within W days, `pending` while its window is
 -- still open at the latest data, `resolved` otherwise. Withheld callers cannot be followed and
--- get `no_caller_key` (outside the FCR denominator).
+-- get `no_caller_key` (outside the FCR denominator). The next contact is kept only when it falls
+-- within the window (repeat_contact_ts): a row then depends on nothing after its window, which is
+-- what lets a new day recompute the trailing window and nothing older.
 -- Incremental: a run recomputes only the contacts whose flags new contacts can change, i.e. the
 -- trailing FCR window before them (macros/fcr_incremental.sql), delete+insert by contact key.
 {{
@@ -20,7 +22,7 @@ queues as (
     select * from {{ ref('int_queues_configured') }}
 ),
 
-{% if is_incremental_with(['loaded_at']) %}
+{% if is_incremental_with(['loaded_at', 'repeat_contact_ts']) %}
     recompute_keys as (
         {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
     ),
@@ -55,39 +57,45 @@ followed as (
     where direction = 'inbound' and caller_key is not null
 ),
 
-sequenced as (
+configured as (
     select
         c.*,
-        coalesce(q.fcr_window_days, {{ var('default_fcr_window_days') }}) as fcr_window_days,
-        f.next_contact_ts
+        coalesce(q.fcr_window_days, {{ var('default_fcr_window_days') }}) as fcr_window_days
     from {{ contacts_relation }} as c
     left join queues as q
         on coalesce(c.last_queue_code, c.first_queue_code) = q.queue_code
-    left join followed as f
-        on
-            c.source_system is not distinct from f.source_system
-            and c.contact_id is not distinct from f.contact_id
 ),
 
 windowed as (
     select
         *,
         {{ dbt.dateadd('day', 'fcr_window_days', 'contact_start_ts') }} as fcr_window_end_ts
-    from sequenced
+    from configured
+),
+
+sequenced as (
+    select
+        w.*,
+        case when f.next_contact_ts <= w.fcr_window_end_ts then f.next_contact_ts end as repeat_contact_ts
+    from windowed as w
+    left join followed as f
+        on
+            w.source_system is not distinct from f.source_system
+            and w.contact_id is not distinct from f.contact_id
 ),
 
 final as (
     select
         *,
-        coalesce(next_contact_ts <= fcr_window_end_ts, false) as is_repeat_within_window,
+        repeat_contact_ts is not null as is_repeat_within_window,
         case
             when not is_handled or direction <> 'inbound' then 'not_handled'
             when caller_key is null then 'no_caller_key'
-            when next_contact_ts <= fcr_window_end_ts then 'repeat'
+            when repeat_contact_ts is not null then 'repeat'
             when fcr_window_end_ts > (select d.data_end_ts from data_end as d) then 'pending'
             else 'resolved'
         end as fcr_status
-    from windowed
+    from sequenced
 )
 
 select * from final

@@ -18,7 +18,7 @@ surveys as (
     select * from {{ ref('stg_surveys__customer_responses') }}
 ),
 
-{% if is_incremental_with(['loaded_at']) %}
+{% if is_incremental_with(['loaded_at', 'repeat_contact_ts']) %}
     -- the contacts table is read where it is needed, not as one common table: referenced twice, a
     -- common table would be materialised whole (every column of every contact) on each new day
     changed_keys as (
@@ -75,7 +75,7 @@ final as (
         c.is_transferred as transferred,
         c.is_complaint as complaint,
         c.is_repeat_within_window,
-        c.next_contact_ts,
+        c.repeat_contact_ts,
         c.fcr_window_days,
         c.fcr_status,
         s.csat,
