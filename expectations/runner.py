@@ -1112,9 +1112,12 @@ ITEM_FRAME_ROWS = 5000
 def _count_exactly(con, source: str, columns: list[str], part: FramePart, by_check, outcomes) -> None:
     """Results of the expectations DuckDB counts exactly: the unexpected count GX would return,
     failing items from the same candidate rows a GX frame would hold, and no GX run."""
+    # every counted predicate implies part.where; as a WHERE, its scope (`loaded_at >= ?` for raw
+    # rows) prunes the scan to the rows loaded since instead of every row of history
     counts = con.execute(
-        f"select {', '.join(f'count(*) filter (where {p.sql})' for _, p in part.exact)} from {source}",
-        [a for _, p in part.exact for a in p.args],
+        f"select {', '.join(f'count(*) filter (where {p.sql})' for _, p in part.exact)} "
+        f"from {source} where {part.where.sql}",
+        [a for _, p in part.exact for a in p.args] + part.where.args,
     ).fetchone()
     small = part.candidates <= ITEM_FRAME_ROWS  # a GX frame this size would name its failing rows
     for (exp, _), n in zip(part.exact, counts, strict=True):
