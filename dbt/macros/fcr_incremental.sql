@@ -11,14 +11,13 @@
     {{ return(['caller_key'] + (['first_queue_code'] if var('fcr_same_queue_only') else [])) }}
 {%- endmacro %}
 
-{#- The two bounds of a recompute, read when the model runs and written as timestamp literals:
-    (newest loaded_at already in {{ this }}, first contact start to recompute; null when no contact
-    was assembled since). A touched contact counts at its new start and at its start in {{ this }}:
+{#- The first contact start to recompute, read when the model runs and written as a timestamp
+    literal (null when no contact was assembled since {{ this }}'s newest loaded_at). A touched contact counts at its new start and at its start in {{ this }}:
     a start moves later after a file is forgotten and reloaded, and the contacts whose repeat it was
     lie before its old start. Compared with a constant, DuckDB skips the row groups of history outside
     the window in the scan; compared with a subquery it joined every contact of history first
     (int_contacts_repeat_flagged's select on a new day at 10M contacts: 8.1 s -> 2.8 s). -#}
-{% macro fcr_recompute_bounds(contacts, queues) -%}
+{% macro fcr_recompute_from_ts(contacts, queues) -%}
     {%- set query -%}
         with
 
@@ -57,7 +56,6 @@
         )
 
         select
-            max(w.loaded_before) as loaded_before,
             -- no touched contact: nothing to recompute (the data end did not move either)
             case when count(t.contact_start_ts) > 0 then
                 {{ dbt.dateadd(
@@ -70,24 +68,17 @@
         cross join longest_window as lw
         left join touched as t on 1 = 1
     {%- endset -%}
-    {%- set row = run_query(query).rows[0] if execute else [none, none] -%}
-    {%- set literals = [] -%}
-    {%- for value in row -%}
-        {%- do literals.append(
-            "cast(" ~ ("'" ~ value ~ "'" if value is not none else "null") ~ " as " ~ dbt.type_timestamp() ~ ")"
-        ) -%}
-    {%- endfor -%}
-    {{ return({'loaded_before': literals[0], 'recompute_from_ts': literals[1]}) }}
+    {%- set value = run_query(query).rows[0][0] if execute else none -%}
+    {{ return("cast(" ~ ("'" ~ value ~ "'" if value is not none else "null") ~ " as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
 
 {#- A query of (source_system, contact_id): the contacts of `contacts` (int_contacts_assembled)
     whose FCR columns this run must recompute. Call it only inside is_incremental(). -#}
 {% macro fcr_recompute_keys(contacts, queues) -%}
-    {%- set bounds = fcr_recompute_bounds(contacts, queues) -%}
     select c.source_system, c.contact_id
     from {{ contacts }} as c
-    where c.contact_start_ts >= {{ bounds.recompute_from_ts }}
+    where c.contact_start_ts >= {{ fcr_recompute_from_ts(contacts, queues) }}
 {%- endmacro %}
 
 

@@ -2,9 +2,9 @@
 --
 -- `callcenter build` and Dagster's dbt asset set CALLCENTER_UNIQUENESS_CHANGED_SINCE to the start
 -- of the last build whose uniqueness tests all passed, when that build ran the same dbt project
--- (callcenter/pipeline.py, UniquenessScope). A test naming `changed_since_column` then joins the model with the keys
--- of its rows whose column is at or after it, so each of those keys is counted against the whole
--- table: a new day costs its own rows instead of a group-by of all history. With
+-- (callcenter/pipeline.py, UniquenessScope). A test naming `changed_since_column` then joins the
+-- model with the keys of its rows whose column is at or after it, so each of those keys is counted
+-- against the whole table: a new day costs its own rows instead of a group-by of all history. With
 -- `changed_partition_column` the keys of every row of the partitions (report dates) holding such a
 -- row are checked: for a model rebuilt by partition, every row the run wrote. Why no duplicate is
 -- missed: DECISIONLOG.md, "Uniqueness tests check what changed". Without it (a plain `dbt build`, a

@@ -23,15 +23,10 @@ queues as (
 ),
 
 {% if is_incremental_with(['loaded_at', 'repeat_contact_ts']) %}
-    recompute_keys as (
-        {{ fcr_recompute_keys(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
-    ),
-
     contacts as (
         select ac.*
         from {{ ref('int_contacts_assembled') }} as ac
-        inner join recompute_keys as rk
-            on ac.source_system = rk.source_system and ac.contact_id = rk.contact_id
+        where ac.contact_start_ts >= {{ fcr_recompute_from_ts(ref('int_contacts_assembled'), ref('int_queues_configured')) }}
     ),
     {%- set contacts_relation = 'contacts' %}
 {% else %}
