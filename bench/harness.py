@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -345,6 +346,70 @@ def incremental_day(sim: Path, inst: Path, days: list[date], env: dict, logs: Pa
 
 
 # --------------------------------------------------------------------------------------------
+# dashboards: warm renders in Superset and chromium, on the demo data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_dashboards(work: Path, *, days: int, seed: int, opens: int, keep: bool, echo) -> dict:
+    """Issue 8's render budget: the demo data as `make demo` makes it (the last `days` days, same
+    seed), built and served by a Superset of its own, every dashboard opened warm as the executive
+    (bench/render.py) after a reference dashboard without charts."""
+    from bench import render
+    from callcenter.commands.serve import superset_python
+
+    superset_python()  # a clear error when `make setup` has not installed Superset
+    if not Path(render.CHROMIUM).exists():
+        raise RuntimeError(f"no chromium at {render.CHROMIUM}: run `make setup`")
+    inst = work / "run" / "dashboards"
+    shutil.rmtree(inst, ignore_errors=True)
+    env, logs = child_env(inst), work / "logs" / "dashboards"
+
+    def cli(name: str, *args: str) -> dict:
+        cmd = [sys.executable, "-m", "callcenter.cli", "--data-dir", str(inst), *args]
+        return run_measured(cmd, env=env, log=logs / f"{name}.log")
+
+    start = datetime.now(UTC).date() - timedelta(days=days)
+    echo(f"  demo data: simulate {days} days from {start} (seed {seed}), build, serve …")
+    result: dict = {"days": days, "seed": seed, "start": str(start)}
+    result["simulate"] = cli(
+        "simulate",
+        "simulate",
+        "--days",
+        str(days),
+        "--start",
+        str(start),
+        "--seed",
+        str(seed),
+        "--no-progress",
+    )
+    result["build"] = cli("build", "build")
+    port = free_port()
+    result["serve"] = cli("serve", "serve", "--background", "--port", str(port))
+    try:
+        echo(f"  opening every dashboard: once to warm, then {opens} timed opens each …")
+        result.update(
+            render.measure_warm_renders(
+                f"http://127.0.0.1:{port}", inst, inst / "chromium_profile", opens=opens, echo=echo
+            )
+        )
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "callcenter.cli", "--data-dir", str(inst), "serve", "--stop"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+    if not keep:
+        shutil.rmtree(inst, ignore_errors=True)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
 # machine and the whole run
 
 
@@ -390,20 +455,20 @@ def run_bench(
     history_check: bool = True,
     keep: bool = False,
     smoke: bool = False,
+    dashboard_days: int | None = None,
+    render_opens: int = 3,
     echo=print,
 ) -> list[Path]:
+    """Each size, then (unless dashboard_days is None) the dashboards' warm renders on demo data."""
     from bench import report
 
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     info = machine()
-    for size in sizes:
-        echo(f"== {size.label} contacts ({size.days} days, scale {size.scale:g})")
-        started = datetime.now(UTC)
-        load_start = os.getloadavg()
-        result = run_size(
-            size, work, seed=seed, chart_runs=chart_runs, history_check=history_check, keep=keep, echo=echo
-        )
+
+    def measured(run, evaluate, path: Path) -> Path:
+        """Run one part of the bench, stamp it with time, load and machine, write its JSON."""
+        started, load_start = datetime.now(UTC), os.getloadavg()
+        result = run()
         result.update(
             {
                 "smoke": smoke,
@@ -414,9 +479,38 @@ def run_bench(
                 "machine": info,
             }
         )
-        result["targets"] = report.evaluate(result)
-        path = out / f"{'smoke' if smoke else 'contacts'}_{size.label}.json"
+        result["targets"] = evaluate(result)
         path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        written.append(path)
         echo(f"  wrote {path}")
+        return path
+
+    written = []
+    for size in sizes:
+        echo(f"== {size.label} contacts ({size.days} days, scale {size.scale:g})")
+        written.append(
+            measured(
+                lambda size=size: run_size(
+                    size,
+                    work,
+                    seed=seed,
+                    chart_runs=chart_runs,
+                    history_check=history_check,
+                    keep=keep,
+                    echo=echo,
+                ),
+                report.evaluate,
+                out / f"{'smoke' if smoke else 'contacts'}_{size.label}.json",
+            )
+        )
+    if dashboard_days is not None:
+        echo(f"== dashboards ({dashboard_days} days of demo data)")
+        written.append(
+            measured(
+                lambda: run_dashboards(
+                    work, days=dashboard_days, seed=seed, opens=render_opens, keep=keep, echo=echo
+                ),
+                report.evaluate_dashboards,
+                out / f"{'smoke_' if smoke else ''}{report.DASHBOARDS_RESULT}",
+            )
+        )
     return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -259,3 +260,18 @@ def test_targets_from_measured_seconds():
     assert targets["new_day_growth"]["measured"] == 2.0 and targets["new_day_growth"]["met"] is False
     assert targets["chart_p90_ms"]["measured"] == 60.0 and targets["chart_p90_ms"]["met"] is False
     assert targets["peak_rss_mb"]["measured"] == 800.0  # publish, the 8th step, is the largest here
+
+
+def test_render_target_is_the_slowest_median_warm_open_against_the_budget(tmp_path):
+    result = {"reference": {"median_s": 0.5}, "dashboards": {"a": {"median_s": 2.9}, "b": {"median_s": 3.2}}}
+    targets = {t["key"]: t for t in report.evaluate_dashboards(result)}
+    assert targets["warm_render_s"]["measured"] == 3.2 and targets["warm_render_s"]["met"] is False
+    assert targets["warm_render_vs_reference"]["measured"] == 6.4
+    assert targets["warm_render_vs_reference"]["met"] is None  # reported, not judged
+    result["dashboards"]["b"]["median_s"] = 3.0
+    assert report.evaluate_dashboards(result)[0]["met"]  # the budget is inclusive
+    # the renders' JSON sits beside the sizes' and is never read as a size
+    (tmp_path / "smoke_dashboards.json").write_text(json.dumps(result))
+    assert report.load_results(tmp_path, prefix="smoke_") == []
+    assert report.load_dashboards(tmp_path, smoke=True) == result
+    assert report.load_dashboards(tmp_path) is None

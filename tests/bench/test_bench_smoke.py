@@ -1,4 +1,5 @@
-"""`callcenter bench --smoke`: the whole harness end to end on ~3,000 contacts (no timing asserted)."""
+"""`callcenter bench --smoke`: the whole harness end to end on ~3,000 contacts, and the dashboards'
+warm renders on a week of demo data (no timing asserted)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 
 import pytest
 
+from bench.render import chart_count, dashboard_slugs
 from bench.report import PIPELINE_STEPS
 
 pytestmark = pytest.mark.slow
@@ -59,8 +61,26 @@ def test_smoke_run_writes_results_and_report(tmp_path):
     assert len(result["machine"]["versions"]) >= 5 and len(result["loadavg_start"]) == 3
     assert {t["key"] for t in result["targets"]} >= {"end_to_end_s", "dbt_vs_sql", "chart_p90_ms"}
 
+    # the dashboards' warm renders in a real Superset and chromium, on a week of demo data
+    renders = json.loads((out / "smoke_dashboards.json").read_text())
+    assert sorted(renders["dashboards"]) == dashboard_slugs() and len(renders["dashboards"]) == 6
+    for slug, d in renders["dashboards"].items():
+        assert d["charts"] == chart_count(slug) > 0, slug
+        assert len(d["opens_s"]) == 2 and d["median_s"] > 0 and d["all_from_cache"], slug
+        assert all(o["chart_requests"] >= 1 and o["cached"] == o["chart_requests"] for o in d["opens"]), slug
+        assert d["vs_reference"] == round(d["median_s"] / renders["reference"]["median_s"], 2)
+    assert renders["reference"]["charts"] == 0 and renders["reference"]["median_s"] > 0
+    slowest = max(d["median_s"] for d in renders["dashboards"].values())
+    assert [(t["key"], t["measured"]) for t in renders["targets"]][0] == ("warm_render_s", slowest)
+
     markdown = (out / "BENCHMARKS.md").read_text()
     assert "| target | goal | 3k | note |" in markdown
-    for heading in ("## Targets", "## Steps", "## One more day", "## Dashboard chart queries"):
+    for heading in (
+        "## Targets",
+        "## Steps",
+        "## One more day",
+        "## Dashboard chart queries",
+        "## Dashboard renders",
+    ):
         assert heading in markdown
     assert f"{result['machine']['cores']} cores" in markdown

@@ -22,6 +22,8 @@ import duckdb
 import pytest
 from dash_serving_fixture import build_serving_fixture
 
+from bench import render
+
 REPO = Path(__file__).resolve().parents[2]
 SUPERSET_PYTHON = REPO / ".venv-superset" / "bin" / "python"
 ARTIFACTS = REPO / "test-artifacts" / "dashboards"
@@ -98,11 +100,7 @@ def superset(tmp_path_factory: pytest.TempPathFactory):
         log = data_dir / "run" / "superset-bootstrap.log"
         tail = log.read_text()[-3000:] if log.is_file() else ""
         pytest.fail(f"callcenter serve failed: {started.stderr}\n{tail}")
-    passwords = {
-        line.split("\t")[0]: line.split("\t")[1]
-        for line in (data_dir / "secrets" / "superset_users.txt").read_text().splitlines()
-        if line and not line.startswith("#")
-    }
+    passwords = render.read_logins(data_dir)
     try:
         yield SupersetInstance(f"http://127.0.0.1:{port}", data_dir, serving, passwords)
     finally:

@@ -2,7 +2,8 @@
 
 For each of the six dashboards: every chart renders, none shows an error, the headline numbers
 equal the marts' values (queried read-only from the same serving file), a screenshot goes to
-test-artifacts/dashboards/, and a warm re-open renders every chart within 3 s.
+test-artifacts/dashboards/, and a warm re-open is served from Superset's cache (its timing is
+written beside the screenshot; `callcenter bench` judges the 3 s budget, bench/render.py).
 """
 
 from __future__ import annotations
@@ -10,38 +11,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bench import render
+
 pytestmark = [pytest.mark.browser, pytest.mark.superset]
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLE = REPO / "dashboards" / "bundle"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-# The 3 s warm-render budget of issue 8: measured and written to test-artifacts/dashboards/
-# <slug>.timing.txt with where the time went; every chart counts, also those below the first
-# screen of SCREEN (an executive's monitor); judged only on a quiet machine (1-minute load
-# below 1 per CPU), because on a loaded one it measures the neighbours, not Superset. It depends on
-# the day's machine: 1.6-2.7 s in session 9's two clean-clone runs, 3.7-5.4 s quiet in session 8
-# (docs/dashboards.md "Render time"); a miss is reported as an expected failure naming the time,
-# never as a pass.
-WARM_RENDER_BUDGET_S = 3.0
-SCREEN = {"width": 1920, "height": 1080}
-QUIET_LOAD_PER_CPU = 1.0
+BUNDLE = render.BUNDLE
 
 
 def last_day(ratio: str) -> str:
@@ -97,25 +77,6 @@ KEY_NUMBERS = {
     ],
 }
 
-ALL_RENDERED_JS = """
-(expected) => {
-  const charts = [...document.querySelectorAll("[data-test='chart-grid-component']")];
-  if (charts.length < expected) return false;
-  return charts.every(c =>
-    !c.querySelector(".loading, [data-test='loading-indicator'], [aria-label='Loading']") &&
-    (c.querySelector("[data-test='slice-container'] [id^='chart-id-'] *") ||
-     c.querySelector(".alert, [role='alert'], [data-test='error-message']") ||
-     c.querySelector(".ant-empty, [class*='empty-state'], [class*='EmptyState']") ||
-     (c.querySelector("[data-test='chart-container']")?.innerText || "").trim().length > 0));
-}
-"""
-
-# charts whose top edge is below the window: drawn although the executive has not scrolled yet
-BELOW_THE_FOLD_JS = """
-() => [...document.querySelectorAll("[data-test='chart-grid-component']")]
-  .filter(c => c.getBoundingClientRect().top >= window.innerHeight).length
-"""
-
 
 def _js_fixed(x: float, places: int) -> str:
     """JavaScript's toFixed (what d3-format uses): ties on the double's shortest repr round up,
@@ -140,11 +101,6 @@ def chart_titles(slug: str) -> dict[str, str]:
     }
 
 
-def chart_count(slug: str) -> int:
-    position = yaml.safe_load((BUNDLE / "dashboards" / f"{slug}.yaml").read_text())["position"]
-    return sum(1 for n in position.values() if isinstance(n, dict) and n.get("type") == "CHART")
-
-
 @pytest.fixture(scope="module")
 def chromium_profile(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("chromium_profile")
@@ -152,84 +108,17 @@ def chromium_profile(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def executive_page(superset, chromium_profile):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
+    pytest.importorskip("playwright.sync_api")
+    if not Path(render.CHROMIUM).exists():
         pytest.skip("no Debian chromium (make setup)")
-    with playwright.sync_playwright() as p:
-        # A persistent profile, like a user's browser: V8's code cache lives there, so a re-opened
-        # dashboard does not compile Superset's scripts again (an incognito context, which
-        # browser.new_page() gives, keeps no code cache).
-        context = p.chromium.launch_persistent_context(
-            chromium_profile,
-            executable_path=CHROMIUM,
-            args=ARGS,
-            headless=True,
-            # An executive's screen, not a window tall enough to hold every chart: charts below
-            # the fold are still drawn when the dashboard opens (DASHBOARD_VIRTUALIZATION off in
-            # superset_config.py) and ALL_RENDERED_JS counts every one of them; full-page
-            # screenshots show them all.
-            viewport=SCREEN,
-        )
-        page = context.pages[0] if context.pages else context.new_page()
-        page.goto(f"{superset.url}/login/")
-        page.fill("input#username", "executive")
-        page.fill("input#password", superset.passwords["executive"])
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+    # An executive's screen (render.SCREEN), not a window tall enough to hold every chart: charts
+    # below the fold are still drawn when the dashboard opens (DASHBOARD_VIRTUALIZATION off in
+    # superset_config.py) and render.ALL_RENDERED_JS counts every one of them; full-page
+    # screenshots show them all.
+    with render.logged_in_page(
+        superset.url, "executive", superset.passwords["executive"], chromium_profile
+    ) as page:
         yield page
-        context.close()
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, float, str]]:
-    """pid -> (parent pid, user+system CPU seconds, command line) of every process we can read."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            found[int(entry.name)] = (
-                int(fields[1]),
-                (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
-                cmdline,
-            )
-    return found
-
-
-def cpu_seconds(superset, chromium_profile: Path) -> tuple[float, float]:
-    """CPU seconds used so far by the browser (every chromium process of this profile) and by
-    Superset (the gunicorn master started by `callcenter serve` and its workers)."""
-    procs = _processes()
-    browser = sum(cpu for _, cpu, cmd in procs.values() if f"--user-data-dir={chromium_profile}" in cmd)
-    server_pid = int((superset.data_dir / "run" / "superset.pid").read_text())
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in procs.items():
-        children.setdefault(parent, []).append(pid)
-    server, stack = 0.0, [server_pid]
-    while stack:
-        pid = stack.pop()
-        server += procs[pid][1] if pid in procs else 0.0
-        stack += children.get(pid, [])
-    return browser, server
-
-
-@dataclass
-class Render:
-    seconds: float  # navigation to every chart drawn
-    chart_requests: int  # /api/v1/chart/data calls
-    cached: int  # of those, answered from Superset's data cache
-    slowest_chart_ms: float  # longest request -> last byte of one chart's data
-    first_chart_request_s: float  # navigation -> the first chart-data request sent (page boot)
-    last_chart_data_s: float  # navigation -> the last chart-data response received
-    below_the_fold: int  # of the drawn charts, how many lie below the first screen
-    browser_cpu_s: float = 0.0  # CPU seconds of chromium's processes during the open
-    server_cpu_s: float = 0.0  # CPU seconds of Superset's processes during the open
 
 
 def rison(value) -> str:
@@ -241,39 +130,8 @@ def rison(value) -> str:
     return "'" + str(value).replace("!", "!!").replace("'", "!'") + "'"
 
 
-def open_dashboard(page, superset, slug: str, timeout_ms: int, query: str = "") -> Render:
-    """Open a dashboard and wait for every chart; fails on any HTTP error the page meets."""
-    failed: list[tuple[int, str]] = []
-    chart_data: list = []
-
-    def record(response) -> None:
-        # The frontend tries to store the dashboard's label colours on first view; a read-only
-        # executive is rightly refused (403). Anything else is a real problem.
-        benign = response.status == 403 and "/colors?" in response.url and response.request.method == "PUT"
-        if response.status >= 400 and not benign:
-            failed.append((response.status, response.url))
-        elif "/api/v1/chart/data" in response.url:
-            chart_data.append(response)
-
-    page.on("response", record)
-    try:
-        started, started_epoch_ms = time.monotonic(), time.time() * 1000
-        page.goto(f"{superset.url}/superset/dashboard/{slug}/{query}")
-        page.wait_for_function(ALL_RENDERED_JS, arg=chart_count(slug), timeout=timeout_ms, polling=100)
-        elapsed = time.monotonic() - started
-        below_the_fold = page.evaluate(BELOW_THE_FOLD_JS)
-    finally:
-        page.remove_listener("response", record)
-    # e.g. a role missing the language pack or event-log permission shows up here, not as a chart error
-    assert failed == [], f"{slug}: HTTP errors while loading: {failed}"
-    cached = sum(1 for r in chart_data if all(q.get("is_cached") for q in r.json().get("result", [])))
-    timings = [r.request.timing for r in chart_data]
-    slowest = max((t.get("responseEnd", 0) for t in timings), default=0.0)
-    first_sent = min((t["startTime"] - started_epoch_ms for t in timings), default=0.0) / 1000
-    last_received = (
-        max((t["startTime"] + t["responseEnd"] - started_epoch_ms for t in timings), default=0.0) / 1000
-    )
-    return Render(elapsed, len(chart_data), cached, slowest, first_sent, last_received, below_the_fold)
+def open_dashboard(page, superset, slug: str, timeout_ms: int, query: str = "") -> render.Render:
+    return render.open_dashboard(page, superset.url, slug, timeout_ms, query)
 
 
 def wait_until_settled(page, expected: int, timeout_s: float, quiet_s: float = 0.5) -> float:
@@ -281,7 +139,7 @@ def wait_until_settled(page, expected: int, timeout_s: float, quiet_s: float = 0
     started = time.monotonic()
     drawn_since = None
     while time.monotonic() - started < timeout_s:
-        if page.evaluate(ALL_RENDERED_JS, expected):
+        if page.evaluate(render.ALL_RENDERED_JS, expected):
             drawn_since = drawn_since or time.monotonic()
             if time.monotonic() - drawn_since >= quiet_s:
                 return time.monotonic() - started
@@ -289,16 +147,6 @@ def wait_until_settled(page, expected: int, timeout_s: float, quiet_s: float = 0
             drawn_since = None
         page.wait_for_timeout(100)
     raise AssertionError(f"charts not all drawn and steady for {quiet_s} s within {timeout_s} s")
-
-
-def timed_open(page, superset, chromium_profile: Path, slug: str) -> Render:
-    """A warm open with the CPU seconds the browser and Superset spent on it."""
-    browser_before, server_before = cpu_seconds(superset, chromium_profile)
-    render = open_dashboard(page, superset, slug, timeout_ms=60_000)
-    browser_after, server_after = cpu_seconds(superset, chromium_profile)
-    return replace(
-        render, browser_cpu_s=browser_after - browser_before, server_cpu_s=server_after - server_before
-    )
 
 
 @pytest.mark.parametrize("slug", list(KEY_NUMBERS))
@@ -310,12 +158,14 @@ def test_dashboard_renders_every_chart_with_the_marts_numbers(
     # Read the grid only once it has stayed fully drawn: in one CI run (under load) the grid was
     # gone an instant after every chart had drawn (count 0 of 6, URL already carrying its
     # native_filters_key), and came back. A grid that never settles still fails here.
-    settled_at = wait_until_settled(page, chart_count(slug), timeout_s=30)
+    settled_at = wait_until_settled(page, render.chart_count(slug), timeout_s=30)
     page.screenshot(path=str(artifacts / f"{slug}.png"), full_page=True)
-    wait_until_settled(page, chart_count(slug), timeout_s=30)  # a full-page screenshot resizes the page
+    wait_until_settled(
+        page, render.chart_count(slug), timeout_s=30
+    )  # a full-page screenshot resizes the page
 
     charts = page.locator("[data-test='chart-grid-component']")
-    assert charts.count() == chart_count(slug), f"{slug}: grid settled after {settled_at:.1f} s"
+    assert charts.count() == render.chart_count(slug), f"{slug}: grid settled after {settled_at:.1f} s"
     errors = page.locator(
         "[data-test='chart-grid-component'] .alert, [data-test='chart-grid-component'] [role='alert'], "
         "[data-test='chart-grid-component'] [data-test='error-message']"
@@ -334,14 +184,15 @@ def test_dashboard_renders_every_chart_with_the_marts_numbers(
             f"{slug}/{key}"
         )
 
-    warm = min(
-        (timed_open(page, superset, chromium_profile, slug) for _ in range(2)), key=lambda r: r.seconds
-    )
+    # A warm re-open (chart data from Superset's cache): its timing goes to the artifacts for a
+    # reader; the 3 s budget of issue 8 is judged by `callcenter bench` (bench/render.py), on the
+    # demo data, against a reference measured in the same run, not here.
+    warm = render.timed_open(page, superset.url, superset.data_dir, chromium_profile, slug)
     load_per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
     (artifacts / f"{slug}.timing.txt").write_text(
         f"warm render (navigation to every chart drawn) {warm.seconds:.2f} s; "
-        f"{chart_count(slug)} charts, {warm.below_the_fold} of them below the fold of a "
-        f"{SCREEN['width']}x{SCREEN['height']} screen; "
+        f"{render.chart_count(slug)} charts, {warm.below_the_fold} of them below the fold of a "
+        f"{render.SCREEN['width']}x{render.SCREEN['height']} screen; "
         f"chart data requests {warm.chart_requests} ({warm.cached} from Superset's cache), "
         f"first sent at {warm.first_chart_request_s:.2f} s, last answered at {warm.last_chart_data_s:.2f} s, "
         f"slowest {warm.slowest_chart_ms:.0f} ms; CPU seconds: browser {warm.browser_cpu_s:.2f}, "
@@ -350,13 +201,8 @@ def test_dashboard_renders_every_chart_with_the_marts_numbers(
     assert (
         warm.chart_requests >= 1 and warm.cached == warm.chart_requests
     )  # warm = served from the data cache
-    if slug == "executive_overview":  # the budget covers charts off the first screen, drawn unscrolled
+    if slug == "executive_overview":  # charts off the first screen are drawn unscrolled too
         assert warm.below_the_fold > 0
-    if load_per_cpu < QUIET_LOAD_PER_CPU and warm.seconds > WARM_RENDER_BUDGET_S:
-        pytest.xfail(
-            f"{slug}: warm render {warm.seconds:.2f} s on a quiet machine, over the {WARM_RENDER_BUDGET_S} s "
-            "budget of issue 8 (open; docs/dashboards.md, Render time)"
-        )
 
 
 def test_executive_overview_follows_the_queue_and_site_filters(executive_page, superset):
