@@ -82,36 +82,25 @@
 {%- endmacro %}
 
 
-{#- The report dates a daily contact aggregate must rebuild: dates of fact rows (fct_contacts) loaded
-    since {{ this }}'s newest loaded_at, plus, when `with_fcr_window`, every date from W + 2 days
-    before the earliest newly assembled contact (or the previous last date, whose pending contacts
-    can resolve); the 2 extra days cover local dates vs UTC timestamps across sites. `last_date_column`
-    names {{ this }}'s latest report date when the table is not by report_date. -#}
-{% macro contact_report_dates_to_rebuild(facts, contacts, queues, with_fcr_window, last_date_column='report_date') -%}
-    select f.report_date
+{#- The start of this dbt invocation, as a timestamp literal: fct_contacts stamps every row it
+    (re)writes with it (written_at), so the models reading it can rebuild exactly what changed. -#}
+{% macro invocation_started_ts() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{#- The report dates a daily contact aggregate must rebuild: those of the fact rows (fct_contacts)
+    written since {{ this }} last read them, by written_at against {{ this }}'s newest. fct_contacts
+    rewrites every contact a run can change: new and reloaded ones, the trailing FCR window before
+    them (from before a moved contact's old start too: fcr_recompute_from_ts) and those with a new
+    survey answer. The aggregates follow what it wrote instead of working the window out again. -#}
+{% macro contact_report_dates_to_rebuild(facts) -%}
+    select distinct f.report_date
     from {{ facts }} as f
-    where f.loaded_at > (
-        select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
+    where f.written_at > (
+        select coalesce(max(prev.written_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        from {{ this }} as prev
     )
-    {%- if with_fcr_window %}
-        union
-        select f.report_date
-        from {{ facts }} as f
-        where f.report_date >= (
-            select
-                {{ dbt.dateadd(
-                    'day',
-                    '-2 - greatest(' ~ var('default_fcr_window_days') ~ ', coalesce((select max(q.fcr_window_days) from '
-                    ~ queues ~ ' as q), ' ~ var('default_fcr_window_days') ~ '))',
-                    'least(min(c.report_date), coalesce((select max(old.' ~ last_date_column ~ ') from ' ~ this
-                    ~ ' as old), min(c.report_date)))'
-                ) }}
-            from {{ contacts }} as c
-            where c.loaded_at > (
-                select coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }}
-            )
-        )
-    {%- endif %}
 {%- endmacro %}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from .conftest import NOT_MINE, query, run_dbt
+from .conftest import NOT_MINE, SAME_ROWS, query, run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
 from .test_dbt_build import _seg
 
@@ -127,7 +127,10 @@ def _logged_dates(warehouse: Path, model: str) -> set[date]:
 def _assert_equals_full_refresh(data_dir: Path, warehouse: Path) -> None:
     _execute(
         warehouse,
-        ";".join(f"create or replace table main.incr_{t} as select * from {s}.{t}" for t, s in CHAIN.items()),
+        ";".join(
+            f"create or replace table main.incr_{t} as select {SAME_ROWS} from {s}.{t}"
+            for t, s in CHAIN.items()
+        ),
     )
     _run(data_dir, "run", "--full-refresh")
     for table, schema in CHAIN.items():
@@ -135,9 +138,9 @@ def _assert_equals_full_refresh(data_dir: Path, warehouse: Path) -> None:
             warehouse,
             f"""select
                   (select count(*) from (
-                      (select * from main.incr_{table} except all select * from {schema}.{table})
+                      (select * from main.incr_{table} except all select {SAME_ROWS} from {schema}.{table})
                       union all
-                      (select * from {schema}.{table} except all select * from main.incr_{table}))),
+                      (select {SAME_ROWS} from {schema}.{table} except all select * from main.incr_{table}))),
                   (select count(*) from {schema}.{table})""",
         )[0]
         assert rows > 0 and diff == 0, (table, diff)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from .conftest import NOT_MINE, query, run_dbt
+from .conftest import NOT_MINE, SAME_ROWS, query, run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
 
 # The timeline and the models reading it (incremental too: they rebuild the dates the timeline logs).
@@ -225,7 +225,9 @@ def _unmark_and_compare_with_full_refresh(data_dir: Path, warehouse: Path) -> No
     con = duckdb.connect(str(warehouse))
     try:
         for table, schema in COMPARED.items():
-            con.execute(f"create or replace table main.incremental_{table} as select * from {schema}.{table}")
+            con.execute(
+                f"create or replace table main.incremental_{table} as select {SAME_ROWS} from {schema}.{table}"
+            )
     finally:
         con.close()
 
@@ -235,9 +237,9 @@ def _unmark_and_compare_with_full_refresh(data_dir: Path, warehouse: Path) -> No
             warehouse,
             f"""
             select count(*) from (
-                (select * from main.incremental_{table} except all select * from {schema}.{table})
+                (select * from main.incremental_{table} except all select {SAME_ROWS} from {schema}.{table})
                 union all
-                (select * from {schema}.{table} except all select * from main.incremental_{table})
+                (select {SAME_ROWS} from {schema}.{table} except all select * from main.incremental_{table})
             )""",
         )[0][0]
         rows = query(warehouse, f"select count(*) from {schema}.{table}")[0][0]

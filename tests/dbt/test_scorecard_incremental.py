@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from .conftest import NOT_MINE, query, run_dbt
+from .conftest import NOT_MINE, SAME_ROWS, query, run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
 from .test_agent_chain_incremental import _execute, _logged_dates, _roster
 from .test_dbt_build import _seg
@@ -40,16 +40,16 @@ def _scorecard(warehouse: Path) -> list[tuple]:
 def _assert_equals_full_refresh(data_dir: Path, warehouse: Path) -> None:
     _execute(
         warehouse,
-        "create or replace table main.incr_scorecard as select * from marts.agg_agent_monthly_scorecard",
+        f"create or replace table main.incr_scorecard as select {SAME_ROWS} from marts.agg_agent_monthly_scorecard",
     )
     _run(data_dir, "run", "--full-refresh")
     diff, rows = query(
         warehouse,
-        """select
+        f"""select
               (select count(*) from (
-                  (select * from main.incr_scorecard except all select * from marts.agg_agent_monthly_scorecard)
+                  (select * from main.incr_scorecard except all select {SAME_ROWS} from marts.agg_agent_monthly_scorecard)
                   union all
-                  (select * from marts.agg_agent_monthly_scorecard except all select * from main.incr_scorecard))),
+                  (select {SAME_ROWS} from marts.agg_agent_monthly_scorecard except all select * from main.incr_scorecard))),
               (select count(*) from marts.agg_agent_monthly_scorecard)""",
     )[0]
     assert rows > 0 and diff == 0, diff

@@ -58,11 +58,13 @@ def checksums(serving: Path) -> dict[str, tuple[int, str]]:
             ).fetchall()
         ]
         for t in sorted(set(tables) - RUN_SPECIFIC):
-            # loaded_at is when a row was ingested (the incremental watermark): it differs between
-            # two instances by construction; every other column must agree
+            # loaded_at is when a row was ingested and written_at when dbt wrote it (the incremental
+            # watermarks): they differ between two instances by construction; every other column
+            # must agree
             cols = con.execute(
                 "select column_name, data_type from information_schema.columns "
-                "where table_schema = 'marts' and table_name = ? and column_name <> 'loaded_at' "
+                "where table_schema = 'marts' and table_name = ? "
+                "and column_name not in ('loaded_at', 'written_at') "
                 "order by ordinal_position",
                 [t],
             ).fetchall()

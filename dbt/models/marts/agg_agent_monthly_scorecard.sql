@@ -4,10 +4,9 @@
 -- so the score is the highest matching band's points.
 -- Incremental (delete+insert by month; the center averages make a month one unit): a run rebuilds
 -- the months of the dates agg_agent_daily rebuilt since its last build (agent_chain_build_log), of
--- the contact dates fct_contacts changed (loaded since its loaded_at, and the trailing FCR window:
--- macros/fcr_incremental.sql) and the months whose rows name another agent name or team than the
--- roster version now valid at the month's start. A new day reads one month of contacts, not all.
--- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+-- the contact dates fct_contacts has (re)written since (written_at: macros/fcr_incremental.sql) and
+-- the months whose rows name another agent name or team than the roster version now valid at the
+-- month's start. A new day reads one month of contacts, not all.
 {{
     config(
         materialized='incremental',
@@ -28,7 +27,8 @@ agents as (
 )
 {% endset %}
 
-{%- set incremental = agent_chain_is_incremental(['agg_agent_daily']) -%}
+{#- a table from before written_at rebuilds every month once (no 'incremental' entry is logged) -#}
+{%- set incremental = is_incremental_with(['written_at']) and agent_chain_is_incremental(['agg_agent_daily']) -%}
 
 {%- if incremental -%}
     {%- set months_sql -%}
@@ -36,10 +36,7 @@ agents as (
         from ({{ upstream_rebuilt_dates('agg_agent_daily') }}) as d
         union
         select cast({{ dbt.date_trunc('month', 'f.report_date') }} as date) as report_date
-        from ({{ contact_report_dates_to_rebuild(
-            ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), True,
-            last_date_column='last_contact_date'
-        ) }}) as f
+        from ({{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}) as f
         union
         select s.month as report_date
         from {{ this }} as s
@@ -99,7 +96,8 @@ customer_results as (
         sum(case when fcr_status = 'resolved' then 1 else 0 end) as fcr_num,
         sum(case when fcr_status in ('resolved', 'repeat') then 1 else 0 end) as fcr_den,
         max(report_date) as last_contact_date,
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        max(written_at) as written_at
     from contacts
     group by last_agent_id, cast({{ dbt.date_trunc('month', 'report_date') }} as date)
 ),
@@ -169,7 +167,8 @@ final as (
         coalesce(cr.fcr_den, 0) as fcr_den,
         s.talk_score + s.aht_score + s.volume_score + g.complaints * s.points_per_complaint as total_score,
         cr.last_contact_date,
-        cr.loaded_at
+        cr.loaded_at,
+        cr.written_at
     from gaps as g
     inner join scored as s
         on g.agent_id = s.agent_id and g.month = s.month

@@ -3,9 +3,9 @@
 -- so a dashboard filtered by queue or site sums a few rows instead of scanning fct_contacts.
 -- agg_center_daily is their sum over queues and sites (the one definition of these measures;
 -- tests/reconciliation/assert_contact_outcomes_daily_sum_to_center_daily.sql guards it).
--- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
--- previous run, and the trailing FCR window before them (macros/fcr_incremental.sql).
--- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+-- Incremental: a run rebuilds the report dates of the contacts fct_contacts has (re)written since
+-- the previous run (written_at; macros/fcr_incremental.sql): new, reloaded or newly surveyed
+-- contacts and the trailing FCR window before them.
 {{
     config(
         materialized='incremental',
@@ -19,11 +19,9 @@ with
 
 contacts as (
     select * from {{ ref('fct_contacts') }}
-    {%- if is_incremental_with(['loaded_at']) %}
+    {%- if is_incremental_with(['loaded_at', 'written_at']) %}
         where report_date in (
-            {{ contact_report_dates_to_rebuild(
-                ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), True
-            ) }}
+            {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
         )
     {%- endif %}
 ),
@@ -48,7 +46,9 @@ final as (
         sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
         sum(case when nps is not null then 1 else 0 end) as nps_responses,
         -- newest raw load behind the row: the watermark of the incremental rebuild
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        -- newest fct_contacts write behind the row: which contact rows it has read
+        max(written_at) as written_at
     from contacts
     group by report_date, coalesce(last_queue_code, first_queue_code), site_code
 )

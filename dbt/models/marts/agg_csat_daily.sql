@@ -1,9 +1,9 @@
 -- Customer survey results per handling queue and reporting date of the surveyed contact.
 -- CSAT is top-2-box (4 or 5 of 1-5) with its Wilson 95% interval; the mean score is kept apart
 -- (csat_sum / csat_n). Cells with fewer than var survey_min_n scores are flagged low_n.
--- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
--- previous run.
--- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+-- Incremental: a run rebuilds the report dates of the contacts fct_contacts has (re)written since
+-- the previous run (written_at; macros/fcr_incremental.sql): new, reloaded or newly surveyed
+-- contacts and the trailing FCR window before them.
 {{
     config(
         materialized='incremental',
@@ -19,11 +19,9 @@ contacts as (
     select * from {{ ref('fct_contacts') }}
     where
         is_handled
-        {%- if is_incremental_with(['loaded_at']) %}
+        {%- if is_incremental_with(['loaded_at', 'written_at']) %}
             and report_date in (
-                {{ contact_report_dates_to_rebuild(
-                    ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), False
-                ) }}
+                {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
             )
         {%- endif %}
 ),
@@ -41,7 +39,8 @@ counted as (
         sum(case when nps between 7 and 8 then 1 else 0 end) as nps_passives,
         sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
         sum(case when nps is not null then 1 else 0 end) as nps_n,
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        max(written_at) as written_at
     from contacts
     group by coalesce(last_queue_code, first_queue_code), report_date
 ),
@@ -68,7 +67,9 @@ final as (
         round({{ wilson_bound('csat_top2', 'csat_n', '+') }}, 6) as csat_wilson_high,
         csat_n < {{ var('survey_min_n') }} as low_n,
         -- newest raw load behind the row: the watermark of the incremental rebuild
-        loaded_at
+        loaded_at,
+        -- newest fct_contacts write behind the row: which contact rows it has read
+        written_at
     from counted
 )
 

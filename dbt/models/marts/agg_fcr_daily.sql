@@ -1,9 +1,9 @@
 -- First-contact resolution per handling queue (the contact's last queue) and reporting date,
 -- three ways side by side. Repeat-based FCR excludes pending contacts (window still open) and
 -- contacts without a caller key from its denominator.
--- Incremental: a run rebuilds the report dates whose contacts or surveys were loaded since the
--- previous run, and the trailing FCR window before them (macros/fcr_incremental.sql).
--- depends_on: {{ ref('int_contacts_assembled') }}, {{ ref('int_queues_configured') }}
+-- Incremental: a run rebuilds the report dates of the contacts fct_contacts has (re)written since
+-- the previous run (written_at; macros/fcr_incremental.sql): new, reloaded or newly surveyed
+-- contacts and the trailing FCR window before them.
 {{
     config(
         materialized='incremental',
@@ -19,11 +19,9 @@ contacts as (
     select * from {{ ref('fct_contacts') }}
     where
         is_handled and direction = 'inbound'
-        {%- if is_incremental_with(['loaded_at']) %}
+        {%- if is_incremental_with(['loaded_at', 'written_at']) %}
             and report_date in (
-                {{ contact_report_dates_to_rebuild(
-                    ref('fct_contacts'), ref('int_contacts_assembled'), ref('int_queues_configured'), True
-                ) }}
+                {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
             )
         {%- endif %}
 ),
@@ -43,7 +41,9 @@ final as (
         sum(case when agent_resolved then 1 else 0 end) as fcr_agent_num,
         sum(case when agent_resolved is not null then 1 else 0 end) as fcr_agent_den,
         -- newest raw load behind the row: the watermark of the incremental rebuild
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        -- newest fct_contacts write behind the row: which contact rows it has read
+        max(written_at) as written_at
     from contacts
     group by coalesce(last_queue_code, first_queue_code), report_date
 )

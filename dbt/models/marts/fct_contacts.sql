@@ -18,7 +18,7 @@ surveys as (
     select * from {{ ref('stg_surveys__customer_responses') }}
 ),
 
-{% if is_incremental_with(['loaded_at', 'repeat_contact_ts']) %}
+{% if is_incremental_with(['loaded_at', 'repeat_contact_ts', 'written_at']) %}
     -- the contacts table is read where it is needed, not as one common table: referenced twice, a
     -- common table would be materialised whole (every column of every contact) on each new day
     changed_keys as (
@@ -87,7 +87,9 @@ final as (
         c.contact_start_ts,
         c.contact_end_ts,
         -- newest raw load behind the row (contact or survey): the watermark of incremental runs
-        case when s.loaded_at > c.loaded_at then s.loaded_at else c.loaded_at end as loaded_at
+        case when s.loaded_at > c.loaded_at then s.loaded_at else c.loaded_at end as loaded_at,
+        -- the run that (re)wrote the row: the daily contact aggregates rebuild the dates it touched
+        {{ invocation_started_ts() }} as written_at
     from contacts as c
     left join surveys as s
         on c.contact_id = s.contact_id
