@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,7 @@ import pytest
 
 from callcenter.pipeline import UNIQUENESS_SINCE_ENV
 
-from .conftest import query, run_dbt
+from .conftest import run_dbt
 from .raw_contract import ensure_raw_tables, insert_rows
 from .test_dbt_build import _seg
 
@@ -133,51 +133,3 @@ def test_a_partition_scope_checks_every_row_of_a_rebuilt_date(redelivered: Path,
         con.close()
     assert _test_results(copy, "2026-11-02 00:00:00")["fct_queue_stints"] == ("pass", 0)
     assert _test_results(copy, None)["fct_queue_stints"] == ("fail", 1)
-
-
-def _contacts_key_test(data_dir: Path, since: str | None) -> tuple[str, int]:
-    """fct_contacts' uniqueness test with the scope `since` (or none): (status, failures)."""
-    os.environ.pop(UNIQUENESS_SINCE_ENV, None)
-    if since:
-        os.environ[UNIQUENESS_SINCE_ENV] = since
-    try:
-        result = run_dbt(data_dir, "test", "--select", "unique_combination_of_columns_fct_contacts_*")
-    finally:
-        os.environ.pop(UNIQUENESS_SINCE_ENV, None)
-    (r,) = json.loads((data_dir / "dbt_target" / "run_results.json").read_text())["results"]
-    assert "fct_contacts" in r["unique_id"], result.stdout[-3000:]
-    return r["status"], r["failures"]
-
-
-def test_fct_contacts_keys_are_scoped_by_the_run_that_wrote_them(redelivered: Path, tmp_path: Path) -> None:
-    # fct_contacts rewrites old contacts (the FCR window) without a new loaded_at; its key test is
-    # scoped by written_at, the start of the dbt run that wrote the row.
-    copy = tmp_path / "instance"
-    (copy / "warehouse").mkdir(parents=True)
-    warehouse = copy / "warehouse" / "warehouse.duckdb"
-    warehouse.write_bytes((redelivered / "warehouse" / "warehouse.duckdb").read_bytes())
-    built = run_dbt(
-        copy, "build", "--select", "+fct_contacts", "--exclude-resource-type", "test", "unit_test"
-    )
-    assert built.returncode == 0, built.stdout[-4000:]
-    (last_write,) = query(warehouse, "select max(written_at) from marts.fct_contacts")[0]
-    since = last_write + timedelta(seconds=1)  # a verified build started after that run
-    later = since + timedelta(seconds=1)
-    con = duckdb.connect(str(warehouse))
-    try:  # a later run writes c1 twice
-        con.execute(
-            "insert into marts.fct_contacts select * replace (cast(? as timestamp) as written_at) "
-            "from marts.fct_contacts where contact_id = 'c1'",
-            [later],
-        )
-    finally:
-        con.close()
-    assert _contacts_key_test(copy, str(since)) == ("fail", 1)
-    con = duckdb.connect(str(warehouse))
-    try:  # the same duplicate among rows the verified build had already checked is outside the scope
-        con.execute("delete from marts.fct_contacts where contact_id = 'c1' and written_at = ?", [later])
-        con.execute("insert into marts.fct_contacts select * from marts.fct_contacts where contact_id = 'c3'")
-    finally:
-        con.close()
-    assert _contacts_key_test(copy, str(since)) == ("pass", 0)
-    assert _contacts_key_test(copy, None) == ("fail", 1)
