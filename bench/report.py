@@ -171,7 +171,7 @@ def _render_section(d: dict) -> list[str]:
         ]
     ]
     for slug, x in sorted(d["dashboards"].items(), key=lambda kv: -kv[1]["median_s"]):
-        mark = " ✅" if x["median_s"] <= d["budget_s"] else " ❌"
+        mark = " ✅" if x["median_s"] <= RENDER_BUDGET_S else " ❌"
         rows.append(
             [
                 slug,

@@ -12,11 +12,12 @@
 {%- endmacro %}
 
 {#- The first contact start to recompute, read when the model runs and written as a timestamp
-    literal (null when no contact was assembled since {{ this }}'s newest loaded_at). A touched contact counts at its new start and at its start in {{ this }}:
-    a start moves later after a file is forgotten and reloaded, and the contacts whose repeat it was
-    lie before its old start. Compared with a constant, DuckDB skips the row groups of history outside
-    the window in the scan; compared with a subquery it joined every contact of history first
-    (int_contacts_repeat_flagged's select on a new day at 10M contacts: 8.1 s -> 2.8 s). -#}
+    literal (null when no contact was assembled since {{ this }}'s newest loaded_at). A touched
+    contact counts at its new start and at its start in {{ this }}: a start moves later after a file
+    is forgotten and reloaded, and the contacts whose repeat it was lie before its old start.
+    Compared with a constant, DuckDB skips the row groups of history outside the window in the scan;
+    compared with a subquery it joined every contact of history first (int_contacts_repeat_flagged's
+    select on a new day at 10M contacts: 8.1 s -> 2.8 s). -#}
 {% macro fcr_recompute_from_ts(contacts, queues) -%}
     {%- set query -%}
         with

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pytest
 from dash_serving_fixture import build_serving_fixture
 
 from bench import render
+from bench.harness import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SUPERSET_PYTHON = REPO / ".venv-superset" / "bin" / "python"
@@ -52,12 +52,6 @@ class SupersetInstance:
             return con.execute(sql).fetchall()
         finally:
             con.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli(data_dir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:

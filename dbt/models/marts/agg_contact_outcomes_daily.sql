@@ -19,7 +19,7 @@ with
 
 contacts as (
     select * from {{ ref('fct_contacts') }}
-    {%- if is_incremental_with(['loaded_at', 'written_at']) %}
+    {%- if is_incremental_with(['written_at']) %}
         where report_date in (
             {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
         )
@@ -45,9 +45,9 @@ final as (
         sum(case when nps >= 9 then 1 else 0 end) as nps_promoters,
         sum(case when nps <= 6 then 1 else 0 end) as nps_detractors,
         sum(case when nps is not null then 1 else 0 end) as nps_responses,
-        -- newest raw load behind the row: the watermark of the incremental rebuild
+        -- newest raw load behind the row (lineage)
         max(loaded_at) as loaded_at,
-        -- newest fct_contacts write behind the row: which contact rows it has read
+        -- newest fct_contacts write behind the row: the watermark of the incremental rebuild
         max(written_at) as written_at
     from contacts
     group by report_date, coalesce(last_queue_code, first_queue_code), site_code

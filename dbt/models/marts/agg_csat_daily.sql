@@ -19,7 +19,7 @@ contacts as (
     select * from {{ ref('fct_contacts') }}
     where
         is_handled
-        {%- if is_incremental_with(['loaded_at', 'written_at']) %}
+        {%- if is_incremental_with(['written_at']) %}
             and report_date in (
                 {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
             )
@@ -66,9 +66,9 @@ final as (
         round({{ wilson_bound('csat_top2', 'csat_n', '-') }}, 6) as csat_wilson_low,
         round({{ wilson_bound('csat_top2', 'csat_n', '+') }}, 6) as csat_wilson_high,
         csat_n < {{ var('survey_min_n') }} as low_n,
-        -- newest raw load behind the row: the watermark of the incremental rebuild
+        -- newest raw load behind the row (lineage)
         loaded_at,
-        -- newest fct_contacts write behind the row: which contact rows it has read
+        -- newest fct_contacts write behind the row: the watermark of the incremental rebuild
         written_at
     from counted
 )

@@ -19,7 +19,7 @@ contacts as (
     select * from {{ ref('fct_contacts') }}
     where
         is_handled and direction = 'inbound'
-        {%- if is_incremental_with(['loaded_at', 'written_at']) %}
+        {%- if is_incremental_with(['written_at']) %}
             and report_date in (
                 {{ contact_report_dates_to_rebuild(ref('fct_contacts')) }}
             )
@@ -40,9 +40,9 @@ final as (
         sum(case when survey_resolved is not null then 1 else 0 end) as fcr_survey_den,
         sum(case when agent_resolved then 1 else 0 end) as fcr_agent_num,
         sum(case when agent_resolved is not null then 1 else 0 end) as fcr_agent_den,
-        -- newest raw load behind the row: the watermark of the incremental rebuild
+        -- newest raw load behind the row (lineage)
         max(loaded_at) as loaded_at,
-        -- newest fct_contacts write behind the row: which contact rows it has read
+        -- newest fct_contacts write behind the row: the watermark of the incremental rebuild
         max(written_at) as written_at
     from contacts
     group by coalesce(last_queue_code, first_queue_code), report_date
